@@ -1,0 +1,1 @@
+"""Settings, the one exception tree, logging and the plugin registry."""

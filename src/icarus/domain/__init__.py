@@ -1,0 +1,1 @@
+"""Frozen, typed value objects shared by every layer. No I/O here."""

@@ -1,0 +1,1 @@
+"""Identifying content: one-pass multi-hashing, PDQ, vPDQ, and parsing of P2P identifiers."""
