@@ -1,0 +1,123 @@
+"""Matching against every set of the bank: exact on any digest kind, perceptual on PDQ/vPDQ.
+
+A :class:`Matcher` opens each segment's indexes by memory-mapping, lazily, on first use; it is
+read-only and may be shared by threads. Results name the set, its kind, the Icarus category and
+severity of the entry, and the distance (0 for exact matches).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from icarus.bank.catalog import Catalog
+from icarus.bank.index.exact import ExactIndex
+from icarus.bank.index.pdq import PdqIndex
+from icarus.bank.segment import EXACT_KINDS, category_of
+from icarus.domain.bank import HashSetInfo, Match
+from icarus.domain.categories import Severity
+
+
+@dataclass
+class _Segment:
+    info: HashSetInfo
+    segment: str
+    directory: Path
+    _exact: dict[str, tuple[ExactIndex, np.ndarray] | None] = field(default_factory=dict)
+    _pdq: tuple[PdqIndex, np.ndarray] | None | bool = False
+    _meta: tuple[np.ndarray, np.ndarray] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def exact(self, kind: str) -> tuple[ExactIndex, np.ndarray] | None:
+        with self._lock:
+            if kind not in self._exact:
+                d = self.directory / "index" / kind
+                self._exact[kind] = (
+                    (ExactIndex.open(d), _load(self.directory / "index" / f"{kind}.rows.npy"))
+                    if d.exists() else None
+                )
+            return self._exact[kind]
+
+    def pdq(self) -> tuple[PdqIndex, np.ndarray] | None:
+        with self._lock:
+            if self._pdq is False:
+                d = self.directory / "index" / "pdq"
+                self._pdq = (
+                    (PdqIndex.open(d), _load(self.directory / "index" / "pdq.rows.npy"))
+                    if d.exists() else None
+                )
+            return self._pdq if not isinstance(self._pdq, bool) else None
+
+    def meta(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            if self._meta is None:
+                self._meta = (_load(self.directory / "meta" / "category.npy"),
+                              _load(self.directory / "meta" / "severity.npy"))
+            return self._meta
+
+    def match(self, row: int, digest_kind: str, distance: int) -> Match:
+        cats, sevs = self.meta()
+        return Match(
+            set_name=self.info.name, set_kind=self.info.kind, digest_kind=digest_kind,
+            category=category_of(int(cats[row])), severity=Severity(int(sevs[row])),
+            distance=distance, segment=self.segment, row=row,
+        )
+
+
+def _load(path: Path) -> np.ndarray:
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+class Matcher:
+    """Answers which bank entries a digest, a PDQ hash or a video's frames match."""
+
+    def __init__(self, bank_dir: Path, catalog: Catalog, *, default_radius: int = 31,
+                 sets: list[str] | None = None) -> None:
+        self.default_radius = default_radius
+        wanted = set(sets) if sets else None
+        self.segments = [
+            _Segment(info, rec.segment, bank_dir / "segments" / rec.segment)
+            for info, rec in catalog.segments()
+            if wanted is None or info.name in wanted
+        ]
+
+    def match_exact(self, kind: str, values: np.ndarray) -> list[list[Match]]:
+        """For each row of ``values`` ((m, size) uint8 digests of ``kind``), its matches."""
+        if kind not in EXACT_KINDS:
+            raise ValueError(f"no exact index for digest kind {kind!r}")
+        out: list[list[Match]] = [[] for _ in range(len(values))]
+        if not len(values):
+            return out
+        for seg in self.segments:
+            found = seg.exact(kind)
+            if found is None:
+                continue
+            index, rows = found
+            qi, ri = index.lookup(values)
+            for q, r in zip(qi.tolist(), ri.tolist(), strict=True):
+                out[q].append(seg.match(int(rows[r]), kind, 0))
+        return out
+
+    def match_pdq(self, codes: np.ndarray, *, radius: int | None = None) -> list[list[Match]]:
+        """For each 32-byte PDQ code, the entries within the radius (per set, inclusive).
+
+        ``radius`` overrides every set's own radius; otherwise a set's radius, or the default.
+        """
+        out: list[list[Match]] = [[] for _ in range(len(codes))]
+        if not len(codes):
+            return out
+        for seg in self.segments:
+            found = seg.pdq()
+            if found is None:
+                continue
+            index, rows = found
+            r = radius if radius is not None else (seg.info.pdq_radius
+                                                   if seg.info.pdq_radius is not None
+                                                   else self.default_radius)
+            qi, ri, dist = index.search(codes, radius=r)
+            for q, row, d in zip(qi.tolist(), ri.tolist(), dist.tolist(), strict=True):
+                out[q].append(seg.match(int(rows[row]), "pdq", int(d)))
+        return out

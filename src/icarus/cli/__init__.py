@@ -1,0 +1,1 @@
+"""The ``icarus`` command: one module per command group."""

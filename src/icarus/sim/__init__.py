@@ -1,0 +1,1 @@
+"""Synthetic data: generated pictures and files now; the synthetic operation world later."""
