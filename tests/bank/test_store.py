@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -216,4 +215,4 @@ def test_no_set_is_visible_while_an_import_is_incomplete(service: BankService,
 
     service.import_file(src, set_name="vic", progress=look)
     assert seen and all(s == [] for s in seen[:-1])
-    assert os.path.exists(service.store.catalog_path)
+    assert service.store.catalog_path.exists()

@@ -148,7 +148,9 @@ def _match_batch(batch: list[FileIdentity], matcher: Matcher, min_quality: int,
     def keep(i: int, m: Match) -> None:
         key = (m.set_name, m.segment, m.row)
         old = found[i].get(key)
-        if old is None or (m.distance, m.digest_kind != "pdq") < (old.distance, True):
+        # one match per entry: the closest, and an exact digest before a perceptual one
+        if old is None or (m.distance, m.digest_kind == "pdq") < (old.distance,
+                                                                  old.digest_kind == "pdq"):
             found[i][key] = m
 
     hashed = [(i, x.digests) for i, x in enumerate(batch) if x.digests is not None]

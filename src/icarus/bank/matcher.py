@@ -27,7 +27,7 @@ class _Segment:
     segment: str
     directory: Path
     _exact: dict[str, tuple[ExactIndex, np.ndarray] | None] = field(default_factory=dict)
-    _pdq: tuple[PdqIndex, np.ndarray] | None | bool = False
+    _pdq: tuple[PdqIndex, np.ndarray] | bool | None = False
     _meta: tuple[np.ndarray, np.ndarray] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,7 +68,8 @@ class _Segment:
 
 
 def _load(path: Path) -> np.ndarray:
-    return np.load(path, mmap_mode="r", allow_pickle=False)
+    array: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
+    return array
 
 
 class Matcher:

@@ -16,6 +16,7 @@ crash never leaves half a segment under its final name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,10 +123,9 @@ class SegmentWriter:
 
     def abort(self) -> None:
         """Close files so the directory can be removed."""
-        try:
+        # best effort on the error path: the caller removes the directory anyway
+        with contextlib.suppress(Exception):
             self._writer.close()
-        except Exception:  # noqa: S110 - best effort on the error path; the caller removes it
-            pass
 
 
 def build_indexes(directory: Path) -> None:

@@ -209,13 +209,13 @@ class BankStore:
                 sink = _RejectsFile(rj, str(req.path))
                 reader = fmt.read(req.path, sink)
                 unknown: set[str] = set()
-                for n, record in enumerate(reader, 1):
-                    category, severity, known = scheme.map(record.source_category, record.flags)
-                    if not known and record.source_category not in unknown:
-                        unknown.add(str(record.source_category))
-                        sink.warn(f"record {n}", f"category {record.source_category!r} is not "
+                for n, entry in enumerate(reader, 1):
+                    category, severity, known = scheme.map(entry.source_category, entry.flags)
+                    if not known and entry.source_category not in unknown:
+                        unknown.add(str(entry.source_category))
+                        sink.warn(f"record {n}", f"category {entry.source_category!r} is not "
                                   f"in scheme {scheme.NAME}; filed as uncategorised")
-                    writer.add(record, category, severity)
+                    writer.add(entry, category, severity)
                     if progress and n % 10_000 == 0:
                         progress(n)
         except BaseException:

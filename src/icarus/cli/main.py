@@ -56,11 +56,12 @@ def cli(ctx: click.Context, home: str | None, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from icarus.cli import bank, hashing, matching
+    from icarus.cli import bank, demo, hashing, matching
 
     cli.add_command(bank.bank)
     cli.add_command(hashing.hash_command)
     cli.add_command(matching.match_command)
+    cli.add_command(demo.demo_command)
 
 
 _register()
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: log it, say where
+    except Exception as exc:
         get_logger("icarus.cli").error("command.crashed", error=repr(exc),
                                        traceback=traceback.format_exc())
         click.echo(f"icarus: internal error: {exc!r} (details in the workspace log)", err=True)

@@ -20,7 +20,8 @@ pass_app = click.make_pass_decorator(AppContext)
 @click.command("match")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON lines of every file with its matches [default: <home>/match-<time>.jsonl].")
+              help="JSON lines of every file with its matches "
+                   "[default: <home>/match-<time>.jsonl].")
 @click.option("--set", "sets", multiple=True, help="Match only against these sets (repeatable).")
 @click.option("--radius", type=click.IntRange(0, 128),
               help="PDQ radius for every set (default: each set's own, else 31).")
