@@ -73,26 +73,32 @@ class SegmentWriter:
         self._writer = pq.ParquetWriter(self.directory / "entries.parquet", SCHEMA,
                                         compression="zstd")
         self._rows: dict[str, list[Any]] = {f.name: [] for f in SCHEMA}
+        # the digest columns, by kind name (the same lists as in _rows)
+        self._digest_lists = {k: self._rows[column(k)] for k in STORED_KINDS}
         self.count = 0
         self.kind_counts: dict[str, int] = {}
 
     def add(self, record: BankRecord, category: Category, severity: Severity) -> None:
         """Append one entry."""
-        values: dict[str, bytes] = {}
-        for d in record.digests:
-            values.setdefault(d.kind, d.value)
         rows = self._rows
-        for kind in STORED_KINDS:
-            v = values.get(kind)
-            rows[column(kind)].append(v)
-            if v is not None:
-                self.kind_counts[kind] = self.kind_counts.get(kind, 0) + 1
+        digest_lists = self._digest_lists
+        counts = self.kind_counts
+        seen: set[str] = set()
+        for d in record.digests:
+            kind = d.kind
+            if kind in seen or kind not in digest_lists:
+                continue
+            seen.add(kind)
+            digest_lists[kind].append(d.value)
+            counts[kind] = counts.get(kind, 0) + 1
+        for kind in digest_lists.keys() - seen:
+            digest_lists[kind].append(None)
         rows["category"].append(category.value)
         rows["severity"].append(int(severity))
         rows["source_category"].append(record.source_category)
         rows["size"].append(record.size)
         rows["name"].append(record.name)
-        rows["flags"].append(sorted(record.flags))
+        rows["flags"].append(sorted(record.flags) if record.flags else [])
         rows["series"].append(record.series)
         rows["source_id"].append(record.source_id)
         rows["product"].append(record.product)

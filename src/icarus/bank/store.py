@@ -223,6 +223,9 @@ class BankStore:
             raise
         if sink.rejects == 0:
             (tmp / "rejects.jsonl").unlink()
+        if req.scheme_file is not None:
+            # a custom scheme is part of the provenance: keep the mapping that was applied
+            shutil.copyfile(req.scheme_file, tmp / "scheme.toml")
         now = datetime.now(UTC)
         record = ImportRecord(
             segment=segment_id, format=fmt.NAME, file_name=req.path.name, file_sha256=sha,

@@ -64,6 +64,8 @@ class Flag(StrEnum):
     DISTRIBUTED = "distributed"
     PRECATEGORISED = "precategorised"
     SUSPECTED = "suspected"
+    FILE_AVAILABLE = "file-available"
+    """INTERPOL ICSE: the file itself is available in ICSE."""
     P2P = "p2p"
     """Software of a file-sharing client (NSRL product such as eMule)."""
     ANONYMISER = "anonymiser"
