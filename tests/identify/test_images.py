@@ -26,7 +26,6 @@ from icarus.identify.images import (
     to_rgb,
 )
 from icarus.identify.pdq import hamming, pdq_image
-
 from tests.identify.synthetic import synthetic_image
 
 PICTURE = synthetic_image(7, (400, 300))

@@ -25,7 +25,6 @@ from icarus.identify.pdq import (
     pdq_files,
     pdq_image,
 )
-
 from tests.identify.synthetic import flat_image, synthetic_image
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "pdq"

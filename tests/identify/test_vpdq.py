@@ -19,7 +19,6 @@ from icarus.identify.vpdq import (
     vpdq_compare,
     vpdq_file,
 )
-
 from tests.identify.synthetic import VIDEO_FORMATS, reencode_video, write_video
 
 SCENES = list(range(12))
