@@ -38,9 +38,10 @@ PERSISTED_NAMES = {
 def _values(kind: HashKind, count: int = 25) -> list[bytes]:
     # A seed from the name (not hash(), which is salted per process): reproducible failures.
     rng = random.Random(zlib.crc32(kind.NAME.encode()))
-    sizes = [kind.SIZE] * count if kind.SIZE is not None else [rng.randint(1, 64)] * count
-    edges = [bytes(sizes[0]), b"\xff" * sizes[0]]
-    return edges + [rng.randbytes(size) for size in sizes]
+    if kind.SIZE is None:  # variable-length values: the kind knows what a valid one looks like
+        return [kind.sample(rng) for _ in range(count)]
+    edges = [bytes(kind.SIZE), b"\xff" * kind.SIZE]
+    return edges + [kind.sample(rng) for _ in range(count)]
 
 
 def _ids(kind: HashKind) -> str:

@@ -221,7 +221,10 @@ def report_json(r: FileReport, *, ed2k_variant: str = "red") -> dict[str, Any]:
     out.pop("vpdq", None)
     out["matches"] = [
         {"set": m.set_name, "set_kind": m.set_kind.value, "by": m.digest_kind,
-         "category": m.category.value, "severity": int(m.severity), "distance": m.distance}
+         "category": m.category.value, "severity": int(m.severity), "distance": m.distance,
+         **({"query_percent": round(m.query_percent, 1),
+             "compared_percent": round(m.compared_percent or 0.0, 1)}
+            if m.query_percent is not None else {})}
         for m in r.matches
     ]
     return out

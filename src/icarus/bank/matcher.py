@@ -8,7 +8,8 @@ severity of the entry, and the distance (0 for exact matches).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,12 @@ import numpy as np
 from icarus.bank.catalog import Catalog
 from icarus.bank.index.exact import ExactIndex
 from icarus.bank.index.pdq import PdqIndex
+from icarus.bank.index.vpdq import VpdqIndex
 from icarus.bank.segment import EXACT_KINDS, category_of
 from icarus.domain.bank import HashSetInfo, Match
 from icarus.domain.categories import Severity
+from icarus.identify.pdq import pack_codes
+from icarus.identify.vpdq import VpdqFrame
 
 
 @dataclass
@@ -28,6 +32,7 @@ class _Segment:
     directory: Path
     _exact: dict[str, tuple[ExactIndex, np.ndarray] | None] = field(default_factory=dict)
     _pdq: tuple[PdqIndex, np.ndarray] | bool | None = False
+    _vpdq: tuple[VpdqIndex, np.ndarray] | bool | None = False
     _meta: tuple[np.ndarray, np.ndarray] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,6 +55,16 @@ class _Segment:
                     if d.exists() else None
                 )
             return self._pdq if not isinstance(self._pdq, bool) else None
+
+    def vpdq(self) -> tuple[VpdqIndex, np.ndarray] | None:
+        with self._lock:
+            if self._vpdq is False:
+                d = self.directory / "index" / "vpdq"
+                self._vpdq = (
+                    (VpdqIndex.open(d), _load(self.directory / "index" / "vpdq.rows.npy"))
+                    if d.exists() else None
+                )
+            return self._vpdq if not isinstance(self._vpdq, bool) else None
 
     def meta(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
@@ -121,4 +136,33 @@ class Matcher:
             qi, ri, dist = index.search(codes, radius=r)
             for q, row, d in zip(qi.tolist(), ri.tolist(), dist.tolist(), strict=True):
                 out[q].append(seg.match(int(rows[row]), "pdq", int(d)))
+        return out
+
+    def match_vpdq(self, frames: Sequence[VpdqFrame], *, min_quality: int = 50,
+                   radius: int | None = None,
+                   thresholds: tuple[float, float]) -> list[Match]:
+        """Known videos matching a video given by its frames.
+
+        Frames under ``min_quality`` are dropped; ``thresholds`` are (query percent, compared
+        percent), both required: a match needs both shares reached. ``radius`` is the
+        per-frame PDQ radius (default: each set's own, else the default).
+        """
+        usable = [f.pdq for f in frames if f.quality >= min_quality]
+        if not usable:
+            return []
+        codes = pack_codes(usable)
+        out: list[Match] = []
+        for seg in self.segments:
+            found = seg.vpdq()
+            if found is None:
+                continue
+            index, rows = found
+            r = radius if radius is not None else (seg.info.pdq_radius
+                                                   if seg.info.pdq_radius is not None
+                                                   else self.default_radius)
+            for hit in index.search(codes, radius=r, query_threshold=thresholds[0],
+                                    compared_threshold=thresholds[1]):
+                out.append(replace(seg.match(int(rows[hit.video_row]), "vpdq", 0),
+                                   query_percent=hit.query_percent,
+                                   compared_percent=hit.compared_percent))
         return out

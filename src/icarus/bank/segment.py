@@ -31,6 +31,8 @@ from icarus import __version__
 from icarus.domain.bank import BankRecord
 from icarus.domain.categories import Category, Severity
 from icarus.domain.digests import Digest
+from icarus.identify.pdq import DEFAULT_MIN_QUALITY, pack_codes
+from icarus.identify.vpdq import unpack_frames
 
 # Fixed-size digest kinds get an exact index; the others are stored only.
 EXACT_KINDS: dict[str, int] = {
@@ -159,6 +161,26 @@ def build_indexes(directory: Path) -> None:
     if len(rows_pdq):
         PdqIndex.build(codes_pdq, index_dir / "pdq")
         np.save(index_dir / "pdq.rows.npy", rows_pdq, allow_pickle=False)
+    _build_vpdq(pf, index_dir)
+
+
+def _build_vpdq(pf: pq.ParquetFile, index_dir: Path) -> None:
+    """The vPDQ index of a segment: the usable frames (quality >= 50) of each video entry."""
+    from icarus.bank.index.vpdq import VpdqIndex
+
+    videos: list[np.ndarray] = []
+    rows: list[int] = []
+    row = 0
+    for batch in pf.iter_batches(columns=["vpdq"], batch_size=10_000):
+        for value in batch.column(0).to_pylist():
+            if value:
+                usable = [f.pdq for f in unpack_frames(value) if f.quality >= DEFAULT_MIN_QUALITY]
+                videos.append(pack_codes(usable))
+                rows.append(row)
+            row += 1
+    if videos:
+        VpdqIndex.build(videos, index_dir / "vpdq")
+        np.save(index_dir / "vpdq.rows.npy", np.array(rows, dtype=np.int64), allow_pickle=False)
 
 
 def _fixed_column(pf: pq.ParquetFile, name: str, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -85,3 +85,7 @@ class Match:
     segment: str = ""
     row: int = -1
     """The entry's row in its segment: the key to its full record."""
+    query_percent: float | None = None
+    """vPDQ only: share of the query video's frames that matched this entry."""
+    compared_percent: float | None = None
+    """vPDQ only: share of this entry's frames that the query matched."""

@@ -41,6 +41,7 @@ ALTERNATIVE_HASH_KINDS = {
     "PDQ": "pdq",
     "PHOTODNA": "photodna",
     "TTH": "tth",
+    "VPDQ": "vpdq",
 }
 """``AlternativeHashes[].HashName`` (upper-cased, without ``-``, ``_`` or spaces) -> kind."""
 

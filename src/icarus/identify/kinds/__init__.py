@@ -19,10 +19,11 @@ from icarus.identify.kinds import (
     sha1,
     sha256,
     tth,
+    vpdq,
 )
 from icarus.identify.kinds.base import HashKind
 
-BUILTIN = (md5, sha1, sha256, ed2k, btih, btih_v2, tth, aich, pdq, photodna)
+BUILTIN = (md5, sha1, sha256, ed2k, btih, btih_v2, tth, aich, pdq, photodna, vpdq)
 
 KINDS: Registry[HashKind] = Registry("hash kind")
 for _module in BUILTIN:

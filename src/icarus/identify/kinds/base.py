@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import random
 import re
 from typing import ClassVar
 
@@ -48,6 +49,10 @@ class HashKind:
 
     def validate(self, value: bytes) -> None:
         """Kind-specific checks beyond the length (none by default)."""
+
+    def sample(self, rng: random.Random) -> bytes:
+        """A random valid value (for contract tests and benchmarks)."""
+        return rng.randbytes(self.SIZE if self.SIZE is not None else rng.randint(1, 64))
 
     def _decode(self, value: str) -> bytes:
         if self.SIZE is not None and len(value) == self.SIZE * 2 and _HEX.match(value):
