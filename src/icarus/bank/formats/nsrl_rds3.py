@@ -6,8 +6,9 @@ language, application_type)``; the full one has normalised tables (``METADATA``,
 ``PACKAGE_OBJECT``...) and ``FILE``/``PKG`` as *views*. One query over ``FILE`` and ``PKG`` reads
 both. The database is opened read-only (``mode=ro``) and streamed with ``fetchmany``.
 
-* One record per row of ``FILE``: a hash listed in several packages gives several records
-  (the store deduplicates). ``source_id`` is the package id.
+* One record per row of ``FILE``: a hash listed in several packages gives several records,
+  one per package, so a match names every product the file belongs to. ``source_id`` is
+  the package id.
 * ``PKG`` may hold several rows per package (per OS or language): one is kept per package
   (the smallest name and type, so files are never multiplied and the choice is stable).
 * Hashes (upper-case hex) that are absent are skipped; an invalid one rejects the row, and so
