@@ -1,0 +1,1 @@
+"""Compiled indexes of the bank: sorted digests and the PDQ multi-index; memory-mapped."""
