@@ -98,7 +98,9 @@ def test_hash_outputs_the_digests(home: Path, tmp_path: Path,
         assert r["md5"] == hashlib.md5(content).hexdigest()  # noqa: S324
         assert r["sha256"] == hashlib.sha256(content).hexdigest()
         assert r["size"] == len(content)
-    assert records[str(folder / "sub" / "b.txt")]["ed2k"] == "31d6cfe0d16ae931b73c59d7e0c089c0"
+    empty = records[str(folder / "sub" / "b.txt")]
+    assert empty["ed2k"] == "31d6cfe0d16ae931b73c59d7e0c089c0"
+    assert empty["urn_sha1"] == "urn:sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"
     out = tmp_path / "h.csv"
     assert main(["-q", "hash", "--format", "csv", "-o", str(out), "--tth", str(folder)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text())))

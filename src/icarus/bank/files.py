@@ -20,6 +20,7 @@ from icarus.bank.matcher import Matcher
 from icarus.domain.bank import Match
 from icarus.domain.digests import FileDigests
 from icarus.identify.images import image_format_of
+from icarus.identify.kinds.base import base32_encode
 from icarus.identify.multihash import hash_files
 from icarus.identify.pdq import PdqHash, pdq_file
 from icarus.identify.vpdq import VIDEO_EXTENSIONS, VpdqFrame, vpdq_file
@@ -193,11 +194,10 @@ def identity_json(x: FileIdentity, *, ed2k_variant: str = "red") -> dict[str, An
     if x.digests is not None:
         d = x.digests
         out.update(md5=d.md5.hex(), sha1=d.sha1.hex(), sha256=d.sha256.hex(),
-                   ed2k=_digest(d, "ed2k", ed2k_variant).hex())
+                   ed2k=_digest(d, "ed2k", ed2k_variant).hex(),
+                   urn_sha1="urn:sha1:" + base32_encode(d.sha1))
         if d.tth is not None:
-            from icarus.identify.kinds import KINDS
-
-            out["tth"] = KINDS.get("tth").format(d.tth)
+            out["tth"] = base32_encode(d.tth)
     if x.media:
         out["media"] = x.media
     if x.pdq:

@@ -15,7 +15,7 @@ from icarus.cli.context import AppContext
 from icarus.identify.walk import iter_files
 
 pass_app = click.make_pass_decorator(AppContext)
-CSV_COLUMNS = ("path", "size", "md5", "sha1", "sha256", "ed2k", "tth", "media", "pdq",
+CSV_COLUMNS = ("path", "size", "md5", "sha1", "sha256", "ed2k", "urn_sha1", "tth", "media", "pdq",
                "pdq_quality", "vpdq_frames", "error")
 
 
