@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from PIL import Image
+
 from icarus.bank.files import IdentifyOptions, identify_files, match_identities
 from icarus.bank.service import BankService
 from icarus.identify.vpdq import format_vpdq, vpdq_file
@@ -75,7 +77,7 @@ def test_pictures_exact_perceptual_and_dihedral(service: BankService, tmp_path: 
     seized = tmp_path / "seized"
     seized.mkdir()
     variant(known, 1).save(seized / "smaller.jpg", quality=60)
-    known.transpose(0).save(seized / "mirrored.png")  # FLIP_LEFT_RIGHT
+    known.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(seized / "mirrored.png")
     picture(501).save(seized / "unrelated.png")
     found = _match(service, seized)
     assert found["smaller.jpg"] == [("pdq", "exploitative")]
