@@ -154,3 +154,22 @@ def test_no_traceback_from_the_real_command(tmp_path: Path) -> None:
     )
     assert proc.returncode == 3
     assert "nope.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_eval_command_scores_and_writes_json(home: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    from icarus.sim.eval import write_results
+    from tests.sim.test_eval import perfect_tables, random_world
+
+    w = random_world(tmp_path / "world", np.random.default_rng(3))
+    results = tmp_path / "results"
+    write_results(results, perfect_tables(w))
+    assert main(["eval", "--truth", str(tmp_path / "world"), "--results", str(results)]) == 0
+    report = json.loads((results / "eval.json").read_text())
+    assert report["metrics"] and all(m["value"] == pytest.approx(1.0)
+                                     for m in report["metrics"].values())
+    assert "suspect" in capsys.readouterr().out.lower()
+    assert main(["eval", "--truth", str(tmp_path / "world"), "--results",
+                 str(tmp_path / "world")]) == 3
