@@ -115,9 +115,17 @@ EXHIBITS = pa.schema([
     pa.field("sha256", pa.string(), nullable=False),  # of the image file (folders: "")
 ])
 
+EXHIBIT_ITEMS = pa.schema([  # which catalogue items each exhibit holds, and how
+    pa.field("exhibit_id", pa.string(), nullable=False),
+    pa.field("content_id", pa.int32(), nullable=False),
+    pa.field("path", pa.string(), nullable=False),  # in the exhibit; "a.zip!b.zip!c" in archives
+    pa.field("state", pa.string(), nullable=False),  # live | deleted | variant | archived
+    pa.field("variant", pa.int32(), nullable=True),  # k of variant_of(row, k)
+])
+
 TABLES: dict[str, pa.Schema] = {
     "countries": COUNTRIES, "persons": PERSONS, "installs": INSTALLS, "leases": LEASES,
     "content": CONTENT, "shares": SHARES, "networks": NETWORKS, "sessions": SESSIONS,
-    "sightings_truth": SIGHTINGS_TRUTH, "exhibits": EXHIBITS,
+    "sightings_truth": SIGHTINGS_TRUTH, "exhibits": EXHIBITS, "exhibit_items": EXHIBIT_ITEMS,
 }
 """Every ground-truth table, by its file name (``truth/<name>.parquet``)."""
