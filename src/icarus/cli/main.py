@@ -56,13 +56,14 @@ def cli(ctx: click.Context, home: str | None, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from icarus.cli import bank, demo, evaluation, hashing, matching
+    from icarus.cli import bank, demo, evaluation, hashing, matching, sim
 
     cli.add_command(bank.bank)
     cli.add_command(hashing.hash_command)
     cli.add_command(matching.match_command)
     cli.add_command(demo.demo_command)
     cli.add_command(evaluation.eval_command)
+    cli.add_command(sim.sim)
 
 
 _register()
