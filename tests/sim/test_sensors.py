@@ -12,6 +12,7 @@ import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -286,7 +287,7 @@ def test_noise_rates(world: Emitted) -> None:
 def test_files_are_in_time_order_but_for_the_noise(world: Emitted, tmp_path: Path) -> None:
     for name, read in world.reads.items():
         times = [rec["observed_ms"] for _, rec in read.records]
-        descents = sum(b < a for a, b in zip(times, times[1:], strict=False))
+        descents = sum(b < a for a, b in pairwise(times))
         s = world.summary[name]
         assert descents <= s["out_of_order_runs"] + s["duplicates"] + sum(
             s["malformed"].values())

@@ -70,10 +70,9 @@ def take_rows(column: pa.ChunkedArray, rows: I64) -> pa.Array:
     bounds = np.cumsum([0] + [len(chunk) for chunk in column.chunks])
     which = np.searchsorted(bounds, rows, side="right") - 1
     order = np.argsort(which, kind="stable")
-    pieces = []
-    for k in np.unique(which).tolist():
-        picked = order[which[order] == k]
-        pieces.append(column.chunk(k).take(pa.array(rows[picked] - bounds[k])))
+    edges = np.searchsorted(which[order], np.arange(column.num_chunks + 1))
+    pieces = [column.chunk(k).take(pa.array(rows[order[edges[k]:edges[k + 1]]] - bounds[k]))
+              for k in range(column.num_chunks) if edges[k + 1] > edges[k]]
     if not pieces:
         return pa.array([], column.type)
     gathered = pa.concat_arrays(pieces)

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, ClassVar
+from typing import IO, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -99,6 +99,58 @@ def digest_texts(batch: pa.Table, encode: Callable[[str, pa.Array], pa.Array]) -
             raise UsageError(f"{kind} digests must be {size} bytes")
         result = pc.replace_with_mask(result, mask, encode(kind, chosen.cast(pa.binary(size))))
     return result
+
+
+class Pieces:
+    """A line built from literals and columns, with the cheap cases made cheap.
+
+    Adjacent literals are merged; a column with one value in every row becomes a literal; an
+    all-null column disappears; only a column mixing nulls and values costs a join of its own.
+    (Concatenation costs per piece and row, so fewer pieces means faster lines.)
+    """
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.parts: list[Any] = []
+
+    def lit(self, literal: str) -> None:
+        """Append fixed text."""
+        if self.parts and isinstance(self.parts[-1], str):
+            self.parts[-1] += literal
+        elif literal:
+            self.parts.append(literal)
+
+    def field(self, prefix: str, values: pa.Array, suffix: str = "", escape: Any = None, *,
+              constant: bool = False) -> None:
+        """Append ``prefix + escape(value) + suffix`` in rows where the value is set.
+
+        ``escape`` (a column function, e.g. :func:`json_body`) is applied to the column, or,
+        with ``constant`` (a hint that the column often holds one value), to that single value
+        when it does.
+        """
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if values.null_count == len(values):
+            return
+        if constant and values.null_count == 0 and pa.types.is_string(values.type):
+            low, high = pc.min_max(values).values()
+            if low.as_py() == high.as_py():
+                one = pa.array([low.as_py()], pa.string())
+                self.lit(prefix + (escape(one) if escape else one)[0].as_py() + suffix)
+                return
+        shown = escape(values) if escape else values
+        if values.null_count:
+            self.parts.append(text.optional(prefix, shown, suffix))
+        else:
+            self.lit(prefix)
+            self.parts.append(shown)
+            self.lit(suffix)
+
+    def build(self) -> pa.Array:
+        """The lines."""
+        if not any(isinstance(p, pa.Array) for p in self.parts):
+            return pa.repeat(pa.scalar("".join(self.parts), pa.string()), self.rows)
+        return text.join(*self.parts)
 
 
 class SightingFile:

@@ -245,58 +245,6 @@ def optional(*pieces: Any) -> pa.Array:
     return pc.binary_join_element_wise(*_typed(pieces), null_handling="emit_null")
 
 
-class Pieces:
-    """A line built from literals and columns, with the cheap cases made cheap.
-
-    Adjacent literals are merged; a column with one value in every row becomes a literal; an
-    all-null column disappears; only a column mixing nulls and values costs a join of its own.
-    (Concatenation costs per piece and row, so fewer pieces means faster lines.)
-    """
-
-    def __init__(self, rows: int) -> None:
-        self.rows = rows
-        self.parts: list[Any] = []
-
-    def lit(self, literal: str) -> None:
-        """Append fixed text."""
-        if self.parts and isinstance(self.parts[-1], str):
-            self.parts[-1] += literal
-        elif literal:
-            self.parts.append(literal)
-
-    def field(self, prefix: str, values: pa.Array, suffix: str = "", escape: Any = None, *,
-              constant: bool = False) -> None:
-        """Append ``prefix + escape(value) + suffix`` in rows where the value is set.
-
-        ``escape`` (a column function, e.g. :func:`json_body`) is applied to the column, or,
-        with ``constant`` (a hint that the column often holds one value), to that single value
-        when it does.
-        """
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        if values.null_count == len(values):
-            return
-        if constant and values.null_count == 0 and pa.types.is_string(values.type):
-            low, high = pc.min_max(values).values()
-            if low.as_py() == high.as_py():
-                one = pa.array([low.as_py()], pa.string())
-                self.lit(prefix + (escape(one) if escape else one)[0].as_py() + suffix)
-                return
-        text = escape(values) if escape else values
-        if values.null_count:
-            self.parts.append(optional(prefix, text, suffix))
-        else:
-            self.lit(prefix)
-            self.parts.append(text)
-            self.lit(suffix)
-
-    def build(self) -> pa.Array:
-        """The lines."""
-        if not any(isinstance(p, pa.Array) for p in self.parts):
-            return pa.repeat(pa.scalar("".join(self.parts), pa.string()), self.rows)
-        return join(*self.parts)
-
-
 def write_lines(out: IO[bytes], lines: pa.Array) -> int:
     """Write the concatenation of ``lines`` (each carrying its own separator) in one call;
     returns the number of bytes written."""

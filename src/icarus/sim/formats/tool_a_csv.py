@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from icarus.core.errors import UsageError
 from icarus.sim.formats import noise, text
-from icarus.sim.formats.base import EVIDENCE_LEVELS, Style, digest_texts
+from icarus.sim.formats.base import EVIDENCE_LEVELS, Pieces, Style, digest_texts
 
 COLUMNS = ("RecordNo", "Date", "Time", "IP", "Port", "Network", "ClientGUID", "ClientID",
            "PeerID", "Client", "Nick", "Hash", "HashType", "FileName", "FileSize", "Evidence")
@@ -90,7 +90,7 @@ class ToolAStyle(Style):
             (col["file_name"], quoted, False), (text.decimal(col["file_size"]), None, False),
             (map_values(col["evidence"], EVIDENCE, "evidence"), None, False),
         ]
-        line = text.Pieces(len(batch))
+        line = Pieces(len(batch))
         for i, (values, escape, constant) in enumerate(cells):
             line.lit(DELIMITER if i else "")
             line.field("", values, "", escape, constant=constant)

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from icarus.core.errors import UsageError
 from icarus.sim.formats import noise, text
-from icarus.sim.formats.base import EVIDENCE_LEVELS, Style, digest_texts
+from icarus.sim.formats.base import EVIDENCE_LEVELS, Pieces, Style, digest_texts
 from icarus.sim.formats.tool_a_csv import map_values
 
 GENERATOR = "tool-b 3.1"
@@ -93,7 +93,7 @@ class ToolBStyle(Style):
         v6 = pc.fill_null(pc.match_substring(ip, ":"), pa.scalar(False))
         peer = pc.if_else(v6, text.join("[", ip, "]:", port), text.join(ip, ":", port))
         uid = pc.coalesce(text.hex_text(col["user_hash"], 16), text.hex_text(col["guid"], 16))
-        line = text.Pieces(len(batch))
+        line = Pieces(len(batch))
         line.field('{"id": "', col["record_id"], '"', js)
         line.field(', "ts": ', text.epoch_seconds_ms(ms))
         line.field(', "proto": "', map_values(col["network"], PROTOCOLS, "network"), '"',

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from icarus.core.errors import UsageError
 from icarus.sim.formats import noise, text
-from icarus.sim.formats.base import Style, digest_texts
+from icarus.sim.formats.base import Pieces, Style, digest_texts
 
 REQUIRED = ("observed_at", "ip", "content_id", "evidence", "network")
 """Required fields a "missing-field" line may lack."""
@@ -51,7 +51,7 @@ class V1Style(Style):
         """One JSON object per row, fields in the format's order, absent fields omitted."""
         col = {name: batch.column(name).combine_chunks() for name in batch.column_names}
         js = text.json_body
-        line = text.Pieces(len(batch))
+        line = Pieces(len(batch))
         line.lit('{"v": 1')
         line.field(', "record_id": "', col["record_id"], '"', js)
         line.field(', "observed_at": "', text.iso_ms(_ms(batch)), '"')
