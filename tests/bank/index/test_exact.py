@@ -191,6 +191,11 @@ def test_missing_or_damaged_index_is_reported_with_its_path(tmp_path: Path) -> N
     manifest.write_text(json.dumps(document))
     with pytest.raises(CorruptInputError, match=r"rows\.npy"):
         ExactIndex.open(tmp_path / "idx")
+    document["arrays"]["rows"]["shape"] = [4]
+    document["params"] = {}
+    manifest.write_text(json.dumps(document))
+    with pytest.raises(CorruptInputError, match="do not match its manifest"):
+        ExactIndex.open(tmp_path / "idx")
     manifest.write_text("{not json")
     with pytest.raises(CorruptInputError, match=r"manifest\.json"):
         ExactIndex.open(tmp_path / "idx")

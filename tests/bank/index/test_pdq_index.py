@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
 from pathlib import Path
 from unittest import mock
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 
 from icarus.bank.index import pdq
 from icarus.bank.index.pdq import PdqIndex
-from icarus.core.errors import StateError, UsageError
+from icarus.core.errors import CorruptInputError, StateError, UsageError
 
 # Popcount of every byte: an oracle that shares no code with the index's bitwise_count.
 POPCOUNT = np.array([bin(b).count("1") for b in range(256)], np.int32)
@@ -63,11 +65,17 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, np.nd
     return bank, queries, directory
 
 
+@pytest.mark.parametrize("one_table_at_a_time", [False, True])
 @pytest.mark.parametrize("radius", [31, 32, 10, 0, 40])
 def test_tables_find_exactly_the_codes_within_radius(
-    planted: tuple[np.ndarray, np.ndarray, Path], radius: int
+    planted: tuple[np.ndarray, np.ndarray, Path],
+    radius: int,
+    one_table_at_a_time: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bank, queries, directory = planted
+    if one_table_at_a_time:  # as for large batches; small ones probe all tables together
+        monkeypatch.setattr(pdq, "_MIXED_PROBES", 0)
     index = PdqIndex.open(directory)
     assert index._plan(radius, len(queries)) is not None or radius == 40
     assert triples(index.search(queries, radius)) == oracle(bank, queries, radius)
@@ -89,11 +97,17 @@ def test_every_table_layout_is_exact(tmp_path: Path, substrings: int) -> None:
     index = PdqIndex.open(tmp_path / "idx")
     assert len(index.substrings) == substrings
     for radius in (0, 5, 31, 33):
-        assert triples(index.search(queries, radius)) == oracle(bank, queries, radius)
+        expected = oracle(bank, queries, radius)
+        assert triples(index.search(queries, radius)) == expected
+        if substrings:
+            with mock.patch.object(pdq, "_SCAN_COST", 1e12):  # the tables must answer too
+                assert index._plan(radius, len(queries)) is not None
+                assert triples(index.search(queries, radius)) == expected
 
 
+@pytest.mark.parametrize("mixed_probes", [0, 1 << 16])
 def test_small_chunks_and_huge_buckets_change_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mixed_probes: int
 ) -> None:
     bank, queries = planted_bank(20_000, 10, seed=3)
     bank[:3000] = bank[0]  # one bucket of 3000 equal codes in every table
@@ -101,6 +115,7 @@ def test_small_chunks_and_huge_buckets_change_nothing(
     PdqIndex.build(bank, tmp_path / "idx", substrings=16)
     monkeypatch.setattr(pdq, "_CANDIDATES_PER_CHUNK", 257)
     monkeypatch.setattr(pdq, "_PROBES_PER_BATCH", 100)
+    monkeypatch.setattr(pdq, "_MIXED_PROBES", mixed_probes)
     index = PdqIndex.open(tmp_path / "idx")
     assert index._plan(31, len(queries)) is not None
     assert triples(index.search(queries, 31)) == oracle(bank, queries, 31)
@@ -167,3 +182,21 @@ def test_bad_input_raises_project_errors(tmp_path: Path) -> None:
         index.search(bank, radius=257)
     with pytest.raises(UsageError, match="uint8"):
         index.search(bank.astype(np.int32))
+
+
+def test_damaged_manifest_is_reported_with_its_path(tmp_path: Path) -> None:
+    PdqIndex.build(planted_bank(5000, 2, seed=10)[0], tmp_path / "idx")
+    manifest = tmp_path / "idx" / "manifest.json"
+    document = json.loads(manifest.read_text())
+    document["params"]["widths"] = document["params"]["widths"][1:]
+    manifest.write_text(json.dumps(document))
+    with pytest.raises(CorruptInputError, match=re.escape(str(tmp_path / "idx"))):
+        PdqIndex.open(tmp_path / "idx")
+    del document["params"]["widths"]
+    manifest.write_text(json.dumps(document))
+    with pytest.raises(CorruptInputError, match="widths"):
+        PdqIndex.open(tmp_path / "idx")
+    document["format"] = "icarus-exact-index"
+    manifest.write_text(json.dumps(document))
+    with pytest.raises(CorruptInputError, match="not a 'icarus-pdq-index'"):
+        PdqIndex.open(tmp_path / "idx")

@@ -19,24 +19,30 @@ from pathlib import Path
 import numpy as np
 
 from icarus.bank.index.files import Manifest, expand_ranges, read_index, write_index
-from icarus.core.errors import UsageError
+from icarus.core.errors import CorruptInputError, UsageError
 from icarus.identify.kinds import KINDS
 
 FORMAT = "icarus-exact-index"
 VERSION = 1
+_ARRAYS = ("prefixes", "rows", "digests")
 
 
 class ExactIndex:
     """A read-only, memory-mapped set of digests of one kind; safe to query from many threads."""
 
     def __init__(self, directory: Path, manifest: Manifest, arrays: dict[str, np.ndarray]) -> None:
+        """Wrap opened arrays (see :meth:`open`); raises CorruptInputError if they disagree."""
         self.directory = directory
         self.manifest = manifest
         self.kind = manifest.kind
-        self.size = int(manifest.params["size"])
+        n, size = manifest.count, manifest.params.get("size")
+        shapes = [arrays[name].shape if name in arrays else None for name in _ARRAYS]
+        if not isinstance(size, int) or size < 1 or shapes != [(n,), (n,), (n, size)]:
+            raise CorruptInputError("exact index arrays do not match its manifest", path=directory)
+        self.size = size
         self._prefixes = arrays["prefixes"]
         self._rows = arrays["rows"]
-        self._digests = arrays["digests"].view(f"V{self.size}").reshape(-1)
+        self._digests = arrays["digests"].view(f"V{size}").reshape(-1)
 
     def __len__(self) -> int:
         return self.manifest.count
@@ -49,7 +55,7 @@ class ExactIndex:
         directory is written atomically; an existing one raises
         :class:`~icarus.core.errors.StateError` unless ``replace``.
         """
-        array = _as_digests(digests, "digests to index", _kind_size(kind))
+        array = _as_digests(digests, f"digests to index in {out_dir}", _kind_size(kind))
         size = array.shape[1]
         prefixes = _prefixes(array)
         order = np.argsort(prefixes, kind="stable")

@@ -41,6 +41,7 @@ SCAN_BELOW = 4096
 MAX_WIDTH = 24
 """Widest substring: its offsets array has 2**24 + 1 slots (64 MiB)."""
 _PROBES_PER_BATCH = 1 << 20
+_MIXED_PROBES = 1 << 16
 _CANDIDATES_PER_CHUNK = 1 << 19
 _SCAN_PAIRS_PER_CHUNK = 1 << 16
 # Measured costs (ns) of one probe, one candidate, one scanned pair, and the fixed numpy
@@ -135,37 +136,59 @@ class PdqIndex:
         return radii if mih < queries * len(self) * _SCAN_COST else None
 
     def _probe(self, queries: np.ndarray, radius: int, radii: list[int]) -> Iterator[Hits]:
+        used = [t for t, r in enumerate(radii) if r >= 0]
+        probes = len(queries) * sum(
+            len(_flip_masks(self.substrings[t].width, radii[t])) for t in used
+        )
+        # Few queries: all tables at once, to pay numpy's per-call overhead once. Many: one
+        # table at a time, whose offsets and ids stay hotter in the caches and TLB.
+        groups = [used] if probes <= _MIXED_PROBES else [[t] for t in used]
+        for group in groups:
+            yield from self._probe_tables(queries, radius, {t: radii[t] for t in group})
+
+    def _probe_tables(
+        self, queries: np.ndarray, radius: int, radii: dict[int, int]
+    ) -> Iterator[Hits]:
         assert self._ids is not None and self._offsets is not None
+        tables, offsets = list(radii), self._offsets
+        masks = [_flip_masks(self.substrings[t].width, radii[t]) for t in tables]
+        # One column per (table, mask): the tables are probed in the same numpy passes.
+        column_mask = np.concatenate(masks)
+        column_slot = np.repeat(np.arange(len(tables)), [len(m) for m in masks])
+        column_base = np.array([self.substrings[t].base for t in tables])[column_slot]
+        column_shift = np.array(tables)[column_slot] * len(self)  # into the flat (m, n) ids
+        # One table (many queries) spares the per-column gathers: the costly case stays lean.
+        single = len(tables) == 1
+        ids = self._ids[tables[0]] if single else self._ids.reshape(-1)
+        keys = np.stack([_substring(queries, self.substrings[t]) for t in tables], axis=1)
         codes = self._codes.view("V32").reshape(-1)
         # The first two words of each query, gathered per candidate for the cheap first check.
         query_words = queries.view(np.uint64).reshape(-1, 4)
         query_head = np.ascontiguousarray(query_words[:, :2]).view("V16").reshape(-1)
-        for t, (part, r) in enumerate(zip(self.substrings, radii, strict=True)):
-            if r < 0:
-                continue
-            masks = _flip_masks(part.width, r)
-            keys = _substring(queries, part)
-            table = self._ids[t]
-            batch = max(1, _PROBES_PER_BATCH // len(masks))
-            for q0 in range(0, len(queries), batch):
-                probes = (keys[q0 : q0 + batch, None] ^ masks[None, :]).reshape(-1)
-                probes += part.base
-                # take() is about twice as fast as fancy indexing on these 1-D arrays.
-                starts = self._offsets.take(probes)
-                counts = self._offsets.take(probes + 1) - starts
-                hit = np.flatnonzero(counts)
-                owners = q0 + hit // len(masks)
-                for lo, n, who in _chunks(starts[hit], counts[hit], owners):
-                    rows = table.take(expand_ranges(lo, n))
-                    owner = np.repeat(who, n)
-                    words = codes.take(rows).view(np.uint64).reshape(-1, 4)
-                    head = query_head.take(owner).view(np.uint64).reshape(-1, 2)
-                    # Half the bits reject almost every random candidate (64 +- 5.7 bits apart).
-                    near = _popcount_rows(words[:, :2] ^ head) <= radius
-                    rows, owner, words = rows[near], owner[near], words[near]
-                    dist = _popcount_rows(words ^ query_words[owner])
-                    keep = dist <= radius
-                    yield owner[keep], rows[keep].astype(np.int64), dist[keep]
+        width = len(column_mask)
+        batch = max(1, _PROBES_PER_BATCH // width)
+        for q0 in range(0, len(queries), batch):
+            block = keys[q0 : q0 + batch]
+            probes = block ^ column_mask if single else block[:, column_slot] ^ column_mask
+            probes += int(column_base[0]) if single else column_base
+            probes = probes.ravel()
+            # take() is about twice as fast as fancy indexing on these 1-D arrays.
+            starts = offsets.take(probes)
+            counts = offsets.take(probes + 1) - starts
+            hit = np.flatnonzero(counts)
+            owners = q0 + hit // width
+            starts = starts[hit] if single else starts[hit] + column_shift[hit % width]
+            for lo, count, who in _chunks(starts, counts[hit], owners):
+                rows = ids.take(expand_ranges(lo, count))
+                owner = np.repeat(who, count)
+                words = codes.take(rows).view(np.uint64).reshape(-1, 4)
+                head = query_head.take(owner).view(np.uint64).reshape(-1, 2)
+                # Half the bits reject almost every random candidate (64 +- 5.7 bits apart).
+                near = _popcount_rows(words[:, :2] ^ head) <= radius
+                rows, owner, words = rows[near], owner[near], words[near]
+                dist = _popcount_rows(words ^ query_words[owner])
+                keep = dist <= radius
+                yield owner[keep], rows[keep].astype(np.int64), dist[keep]
 
     def _scan(self, queries: np.ndarray, radius: int) -> Hits:
         bank = self._codes.view(np.uint64)
