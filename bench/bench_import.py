@@ -6,7 +6,8 @@ runs each contender in its own child process, so that each one's peak RSS is its
 * Icarus ``icarus bank import`` (the real command into a fresh workspace): streaming parse,
   validation, category mapping, entries written to Parquet, exact and PDQ indexes compiled;
 * the peer: DuckDB reading the same file on its own (``read_json`` of the ``value`` array,
-  unnested) and writing it to Parquet, with no validation and no index.
+  unnested) and writing it to Parquet, with no validation and no index, on 1 thread (as
+  Icarus's import runs) and on 2.
 
 Budget (issue #2): >= 50k entries/s with peak RSS under 1 GB for 1 M entries.
 Full run: ``.venv/bin/python bench/bench_import.py`` (1 M entries, about 450 MB of JSON).
@@ -52,7 +53,7 @@ def run_icarus(path: Path) -> dict[str, Any]:
     return {"entries": entries, "seconds": seconds, "rss_mib": peak_rss_mib()}
 
 
-def run_duckdb(path: Path) -> dict[str, Any]:
+def run_duckdb(path: Path, threads: int) -> dict[str, Any]:
     """DuckDB alone: the Media array of the file, unnested, written to Parquet."""
     import duckdb
 
@@ -60,7 +61,7 @@ def run_duckdb(path: Path) -> dict[str, Any]:
     try:
         start = time.perf_counter()
         con = duckdb.connect()
-        con.execute("SET threads TO 1")
+        con.execute(f"SET threads TO {threads}")
         con.execute(
             f"COPY (SELECT unnest(value, recursive := true) FROM read_json('{path}', "
             f"maximum_object_size = {path.stat().st_size + 1024})) "
@@ -87,11 +88,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--threads-note", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--child", choices=["icarus", "duckdb"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["icarus", "duckdb1", "duckdb2"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = run_icarus(args.file) if args.child == "icarus" else run_duckdb(args.file)
+        result = (run_icarus(args.file) if args.child == "icarus"
+                  else run_duckdb(args.file, int(args.child[-1])))
         print(json.dumps(result))
         return
     path = Path(f"/tmp/icarus-bench/vics-{args.entries}.json")
@@ -101,14 +104,19 @@ def main() -> None:
     print(f"{cpu_model()}, {cpu_count()} cores, load {load_average()}; "
           f"{path} ({path.stat().st_size / 2**20:,.0f} MiB)")
     icarus = child("icarus", path)
-    duck = child("duckdb", path)
+    duck = child("duckdb1", path)
+    duck2 = child("duckdb2", path)
     rows = []
-    for name, r in (("icarus bank import", icarus), ("duckdb read_json -> parquet", duck)):
+    for name, r in (("icarus bank import (1 thread)", icarus),
+                    ("duckdb read_json -> parquet, 1 thread", duck),
+                    ("duckdb read_json -> parquet, 2 threads", duck2)):
         rows.append([name, f"{r['entries']:,}", f"{r['seconds']:.2f}",
                      f"{r['entries'] / r['seconds']:,.0f}", f"{r['rss_mib']:,.0f}"])
     print_table(["contender", "entries", "seconds", "entries/s", "peak RSS MiB"], rows)
     speed = (icarus["entries"] / icarus["seconds"]) / (duck["entries"] / duck["seconds"])
-    print(f"icarus/duckdb speed ratio: {speed:.2f}x; icarus entries/s "
+    speed2 = (icarus["entries"] / icarus["seconds"]) / (duck2["entries"] / duck2["seconds"])
+    print(f"icarus/duckdb speed ratio: {speed:.2f}x (1 thread), {speed2:.2f}x (2 threads); "
+          f"icarus entries/s "
           f"{icarus['entries'] / icarus['seconds']:,.0f} (budget >= 50,000), peak RSS "
           f"{icarus['rss_mib']:,.0f} MiB (budget < 1024)")
 
