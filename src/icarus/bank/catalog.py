@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from icarus.core.errors import CorruptInputError, NotFoundError, StateError
+from icarus.core.files import fsync_dir
 from icarus.domain.bank import HashSetInfo, ImportRecord
 from icarus.domain.categories import SetKind
 
@@ -112,7 +113,7 @@ class Catalog:
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def get(self, name: str) -> HashSetInfo:
         """The set called ``name``; :class:`NotFoundError` lists the existing ones."""
@@ -140,9 +141,3 @@ class Catalog:
         return [(s, i) for n in sorted(self.sets) for s in [self.sets[n]] for i in s.imports]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

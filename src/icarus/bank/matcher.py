@@ -8,9 +8,10 @@ severity of the entry, and the distance (0 for exact matches).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,41 +31,29 @@ class _Segment:
     info: HashSetInfo
     segment: str
     directory: Path
-    _exact: dict[str, tuple[ExactIndex, np.ndarray] | None] = field(default_factory=dict)
-    _pdq: tuple[PdqIndex, np.ndarray] | bool | None = False
-    _vpdq: tuple[VpdqIndex, np.ndarray] | bool | None = False
+    _indexes: dict[str, tuple[Any, np.ndarray] | None] = field(default_factory=dict)
     _meta: tuple[np.ndarray, np.ndarray] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def exact(self, kind: str) -> tuple[ExactIndex, np.ndarray] | None:
+    def _index(self, name: str, opener: Callable[[Path], Any]) -> tuple[Any, np.ndarray] | None:
+        """The index ``index/<name>/`` opened (memory-mapped) on first use, with its rows."""
         with self._lock:
-            if kind not in self._exact:
-                d = self.directory / "index" / kind
-                self._exact[kind] = (
-                    (ExactIndex.open(d), _load(self.directory / "index" / f"{kind}.rows.npy"))
+            if name not in self._indexes:
+                d = self.directory / "index" / name
+                self._indexes[name] = (
+                    (opener(d), _load(self.directory / "index" / f"{name}.rows.npy"))
                     if d.exists() else None
                 )
-            return self._exact[kind]
+            return self._indexes[name]
+
+    def exact(self, kind: str) -> tuple[ExactIndex, np.ndarray] | None:
+        return self._index(kind, ExactIndex.open)
 
     def pdq(self) -> tuple[PdqIndex, np.ndarray] | None:
-        with self._lock:
-            if self._pdq is False:
-                d = self.directory / "index" / "pdq"
-                self._pdq = (
-                    (PdqIndex.open(d), _load(self.directory / "index" / "pdq.rows.npy"))
-                    if d.exists() else None
-                )
-            return self._pdq if not isinstance(self._pdq, bool) else None
+        return self._index("pdq", PdqIndex.open)
 
     def vpdq(self) -> tuple[VpdqIndex, np.ndarray] | None:
-        with self._lock:
-            if self._vpdq is False:
-                d = self.directory / "index" / "vpdq"
-                self._vpdq = (
-                    (VpdqIndex.open(d), _load(self.directory / "index" / "vpdq.rows.npy"))
-                    if d.exists() else None
-                )
-            return self._vpdq if not isinstance(self._vpdq, bool) else None
+        return self._index("vpdq", VpdqIndex.open)
 
     def meta(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from icarus.core.errors import CorruptInputError, NotFoundError, StateError
+from icarus.core.files import fsync_dir
 
 MANIFEST = "manifest.json"
 
@@ -88,7 +89,7 @@ def write_index(
             arrays=specs,
         )
         _write_manifest(tmp / MANIFEST, manifest)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         _move_into_place(tmp, out_dir, replace=replace)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -189,7 +190,7 @@ def _move_into_place(tmp: Path, out_dir: Path, *, replace: bool) -> None:
             tmp.rename(out_dir)
         except OSError as exc:
             raise StateError(f"{out_dir}: cannot move the new index into place ({exc})") from None
-        _fsync_dir(out_dir.parent)
+        fsync_dir(out_dir.parent)
         return
     old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
     old.rmdir()
@@ -199,17 +200,10 @@ def _move_into_place(tmp: Path, out_dir: Path, *, replace: bool) -> None:
     except BaseException:
         old.rename(out_dir)
         raise
-    _fsync_dir(out_dir.parent)
+    fsync_dir(out_dir.parent)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _fsync_dir(directory: Path) -> None:
-    # The renames and new entries are durable only once the directory itself is synced.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
