@@ -34,7 +34,8 @@ from icarus.identify.kinds import format_digest
 VICS_CONTEXT = (
     "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
 )
-ALTERNATIVE_NAMES = {"sha256": "SHA256", "ed2k": "ED2K", "pdq": "PDQ", "tth": "TTH", "vpdq": "vPDQ"}
+ALTERNATIVE_NAMES = {"sha256": "SHA256", "ed2k": "ED2K", "pdq": "PDQ", "tth": "TTH", "vpdq": "vPDQ",
+                     "btih": "BTIH", "btih-v2": "BTIH2"}
 """Digest kinds written as VICS ``AlternativeHashes``, with their ``HashName``."""
 
 CSV_HEADER = ("md5", "sha1", "sha256", "ed2k", "pdq", "size", "name", "category", "severity",

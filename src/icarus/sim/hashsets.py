@@ -51,7 +51,8 @@ def write_vics(content: pa.Table, path: Path, *, vpdq: Mapping[int, bytes] | Non
 
     Each Media has MediaID (from 1, in content-id order), Category (the row's
     ``vics_category``), MD5 and SHA1 upper-case, MediaSize, the file name, and as
-    AlternativeHashes SHA256, ED2K, PDQ (pictures) and vPDQ (videos, compact text). Packed vPDQ
+    AlternativeHashes SHA256, ED2K, PDQ (pictures), vPDQ (videos, compact text) and BTIH (the
+    v1 infohash of the item's torrent, an Icarus extension). Packed vPDQ
     frames are taken from ``vpdq`` (content id -> bytes, as
     :class:`icarus.sim.content.Catalogue` has them) or recomputed from the regenerated clips.
     """
@@ -81,6 +82,10 @@ def _media(media_id: int, row: dict[str, Any], frames: bytes | None) -> dict[str
         alternatives.append({"HashName": "PDQ", "HashValue": row["pdq"].hex()})
     if frames:
         alternatives.append({"HashName": "vPDQ", "HashValue": format_vpdq(unpack_frames(frames))})
+    if row["btih"] is not None:
+        # an Icarus extension: the torrent known to carry the item, so that BitTorrent
+        # sightings (which name only the infohash) match the bank
+        alternatives.append({"HashName": "BTIH", "HashValue": row["btih"].hex()})
     media: dict[str, Any] = {"MediaID": media_id}
     if row["vics_category"] is not None:
         media["Category"] = int(row["vics_category"])

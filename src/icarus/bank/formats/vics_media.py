@@ -42,6 +42,8 @@ ALTERNATIVE_HASH_KINDS = {
     "PHOTODNA": "photodna",
     "TTH": "tth",
     "VPDQ": "vpdq",
+    "BTIH": "btih",
+    "BTIH2": "btih-v2",
 }
 """``AlternativeHashes[].HashName`` (upper-cased, without ``-``, ``_`` or spaces) -> kind."""
 
