@@ -1,0 +1,1 @@
+"""Finding the people: resolve, locate, score, networks, candidates, packages."""

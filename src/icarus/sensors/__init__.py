@@ -1,0 +1,1 @@
+"""Watching the networks: sighting formats, the sightings dataset, collectors."""
