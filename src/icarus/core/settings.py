@@ -52,6 +52,15 @@ class Settings(BaseSettings):
         default=0.0, ge=0, le=100, description="vPDQ: share of bank frames that must match."
     )
 
+    sightings_keep_unmatched: bool = Field(
+        default=False,
+        description="Research only: also keep sightings of content in no alert set "
+        "(by default they are counted and dropped at ingest).",
+    )
+    sightings_retention_days: int | None = Field(
+        default=None, ge=1, description="Sightings older than this may be purged (none: kept)."
+    )
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

@@ -1,0 +1,190 @@
+"""The sightings dataset: append-only, day-partitioned Parquet, its ledger, and DuckDB queries.
+
+Layout under ``<home>/sightings/``::
+
+    ledger.sqlite                       committed files (by SHA-256) and content keys of rows
+    dataset/day=YYYY-MM-DD/part-<file-sha256[:16]>-<n>.parquet
+    dataset/.tmp-<file-sha256>/...      a file's parts before commit
+    quarantine/<file-sha256>.jsonl      rejected records of a file
+
+A file is committed when its ledger row exists: parts of uncommitted files are invisible to
+queries and removed by :func:`recover`, so a crash at any point leaves no partial data.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from icarus.core.settings import Settings
+from icarus.sensors.schema import SIGHTINGS
+
+
+def sightings_dir(settings: Settings) -> Path:
+    """``<home>/sightings``."""
+    return settings.home / "sightings"
+
+
+def dataset_dir(settings: Settings) -> Path:
+    """Where the day partitions live."""
+    return sightings_dir(settings) / "dataset"
+
+
+class Ledger:
+    """The committed files and the content keys of stored rows (SQLite, one writer at a time).
+
+    Everything a file adds (its ledger row and its keys) is one transaction: it is committed
+    only after the file's parts are in place, so the ledger never names missing data.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS files (sha256 TEXT PRIMARY KEY, "
+                        "name TEXT, format TEXT, ingested_at TEXT, report TEXT)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY) WITHOUT ROWID")
+
+    def close(self) -> None:
+        """Close the database (an open transaction is rolled back)."""
+        self.db.close()
+
+    def has_file(self, sha256: str) -> bool:
+        """Whether the file was committed."""
+        return self.db.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha256,)).fetchone() \
+            is not None
+
+    def prefixes(self) -> set[str]:
+        """The part-name prefixes (SHA-256[:16]) of committed files."""
+        return {r[0][:16] for r in self.db.execute("SELECT sha256 FROM files")}
+
+    def begin(self) -> None:
+        """Start the transaction of one file (an exclusive lock: one ingest at a time)."""
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def add_keys(self, keys: list[bytes]) -> list[bool]:
+        """Insert content keys; for each, whether it was new (an earlier one is a duplicate)."""
+        new: list[bool] = []
+        for key in keys:
+            cur = self.db.execute("INSERT OR IGNORE INTO keys VALUES (?)", (key,))
+            new.append(cur.rowcount == 1)
+        return new
+
+    def commit_file(self, sha256: str, name: str, fmt: str, when: str, report: str) -> None:
+        """Record the file and commit its transaction (the commit point of an ingest)."""
+        self.db.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+                        (sha256, name, fmt, when, report))
+        self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Abandon the file's transaction."""
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+
+def ledger(settings: Settings) -> Ledger:
+    """The workspace's ledger (created if absent)."""
+    return Ledger(sightings_dir(settings) / "ledger.sqlite")
+
+
+def committed_parts(settings: Settings) -> list[Path]:
+    """Every part file of a committed file, sorted."""
+    root = dataset_dir(settings)
+    if not root.is_dir():
+        return []
+    led = ledger(settings)
+    try:
+        prefixes = led.prefixes()
+    finally:
+        led.close()
+    return sorted(p for p in root.glob("day=*/part-*.parquet")
+                  if p.name[5:21] in prefixes)
+
+
+def recover(settings: Settings, led: Ledger) -> int:
+    """Remove what an interrupted ingest left (temporary dirs, uncommitted parts); a count."""
+    root = dataset_dir(settings)
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for tmp in root.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed += 1
+    prefixes = led.prefixes()
+    for part in root.glob("day=*/part-*.parquet"):
+        if part.name[5:21] not in prefixes:
+            part.unlink()
+            removed += 1
+    return removed
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    parts = committed_parts(settings)
+    if parts:
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+        view = f"CREATE VIEW sightings AS SELECT * FROM read_parquet([{files}], hive_partitioning = true)"  # noqa: E501, S608 - paths quoted above
+        con.execute(view)
+    else:
+        con.register("_empty", pa.table({f.name: pa.array([], f.type) for f in SIGHTINGS}))
+        con.execute("CREATE VIEW sightings AS SELECT *, CAST(NULL AS DATE) AS day FROM _empty")
+    return con
+
+
+def query(settings: Settings, sql: str) -> pa.Table:
+    """Run ``sql`` with a view ``sightings`` over the committed dataset (plus a ``day`` column)."""
+    con = _connect(settings)
+    try:
+        table: pa.Table = con.sql(sql).to_arrow_table()
+        return table
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetStats:
+    """What the dataset holds."""
+
+    rows: int
+    days: int
+    files: int
+    first_day: str | None
+    last_day: str | None
+    by_sensor: dict[str, int]
+    by_network: dict[str, int]
+    by_category: dict[str, int]
+
+
+def stats(settings: Settings) -> DatasetStats:
+    """Rows, days, committed files and rows per sensor, network and category."""
+    con = _connect(settings)
+    try:
+        def counts(column: str) -> dict[str, int]:
+            rows: list[Any] = con.execute(
+                f"SELECT {column}, count(*) FROM sightings GROUP BY 1 ORDER BY 2 DESC, 1"  # noqa: S608
+            ).fetchall()
+            return {str(k): int(v) for k, v in rows}
+
+        total, days, first, last = con.execute(
+            "SELECT count(*), count(DISTINCT day), min(day), max(day) FROM sightings").fetchone() \
+            or (0, 0, None, None)
+        led = ledger(settings)
+        try:
+            files = int(led.db.execute("SELECT count(*) FROM files").fetchone()[0])
+        finally:
+            led.close()
+        return DatasetStats(
+            rows=int(total), days=int(days), files=files,
+            first_day=str(first) if first is not None else None,
+            last_day=str(last) if last is not None else None,
+            by_sensor=counts("sensor"), by_network=counts("network"),
+            by_category=counts("category"))
+    finally:
+        con.close()

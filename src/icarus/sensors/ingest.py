@@ -1,0 +1,263 @@
+"""Ingest sighting files: read, validate, match against alert sets, minimise, dedupe, store.
+
+Per file, all or nothing: rows are written as parts in a temporary directory, then renamed into
+their day partitions, then the ledger transaction (the file's SHA-256 and its rows' content
+keys) commits. A crash before the commit leaves parts that the next run removes; after it, the
+file is done. A file already in the ledger adds nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from icarus.bank.matcher import Matcher
+from icarus.bank.service import BankService
+from icarus.core.files import fsync_dir
+from icarus.core.settings import Settings
+from icarus.core.sinks import clip
+from icarus.domain.bank import Match
+from icarus.domain.categories import SetKind
+from icarus.sensors.dataset import Ledger, dataset_dir, ledger, recover, sightings_dir
+from icarus.sensors.formats import READERS, SightingReader, SightingRecord, detect
+from icarus.sensors.schema import SIGHTINGS
+
+BATCH = 20_000
+"""Records matched and deduplicated together (bounds memory with PART_ROWS)."""
+PART_ROWS = 200_000
+"""Rows buffered before parts are written."""
+_FIELDS = SightingRecord.__slots__
+_LINE = re.compile(r"(?:line|row) (\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one file gave: ``read == kept + not_alert + duplicates + quarantined``."""
+
+    path: str
+    sha256: str
+    format: str
+    already_ingested: bool
+    read: int = 0
+    kept: int = 0
+    not_alert: int = 0
+    """Valid records of content in no alert set: counted and dropped (data minimisation)."""
+    duplicates: int = 0
+    quarantined: int = 0
+    quarantine_path: str | None = None
+    parts: int = 0
+    retention_days: int | None = None
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes: its identity in the ledger."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def content_key(rec: SightingRecord) -> bytes:
+    """16 bytes that equal for two records exactly when every field is equal."""
+    return hashlib.sha256(repr(tuple(getattr(rec, f) for f in _FIELDS)).encode()).digest()[:16]
+
+
+class _Quarantine:
+    """A sink writing rejects as JSON lines to a temporary file (opened on the first reject)."""
+
+    def __init__(self, tmp: Path, source: Path) -> None:
+        self.tmp, self.source, self.count = tmp, str(source), 0
+        self._fh: IO[str] | None = None
+
+    def reject(self, position: str, reason: str, raw: str | None = None) -> None:
+        if self._fh is None:
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.tmp.open("w", encoding="utf-8")
+        m = _LINE.match(position)
+        self._fh.write(json.dumps({"source": self.source, "line": int(m[1]) if m else None,
+                                   "position": position, "reason": reason,
+                                   "raw": clip(raw)}) + "\n")
+        self.count += 1
+
+    def warn(self, position: str, message: str) -> None:
+        """Warnings do not stop a record; readers of this package emit none."""
+
+    def close(self) -> bool:
+        """Flush to disk; whether anything was written."""
+        if self._fh is None:
+            return False
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        return True
+
+
+class _Parts:
+    """Rows buffered per day and written as numbered parts into a temporary directory."""
+
+    def __init__(self, tmp: Path, prefix: str) -> None:
+        self.tmp, self.prefix, self.written = tmp, prefix, 0
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.buffered = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.setdefault(row["observed_at"].strftime("%Y-%m-%d"), []).append(row)
+        self.buffered += 1
+        if self.buffered >= PART_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        for day in sorted(self.rows):
+            out = self.tmp / f"day={day}" / f"part-{self.prefix}-{self.written}.parquet"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.Table.from_pylist(self.rows[day], schema=SIGHTINGS), out)
+            with out.open("rb") as fh:
+                os.fsync(fh.fileno())
+            self.written += 1
+        self.rows, self.buffered = {}, 0
+
+
+def _gravest(matches: list[Match]) -> Match | None:
+    alert = [m for m in matches if m.set_kind is SetKind.ALERT]
+    return min(alert, key=lambda m: (-int(m.severity), m.set_name, m.row), default=None)
+
+
+def _match(matcher: Matcher | None, batch: list[SightingRecord]) -> list[Match | None]:
+    out: list[Match | None] = [None] * len(batch)
+    if matcher is None:
+        return out
+    by_kind: dict[str, list[int]] = {}
+    for i, rec in enumerate(batch):
+        by_kind.setdefault(rec.content_kind, []).append(i)
+    for kind, idx in by_kind.items():
+        size = len(batch[idx[0]].content_id)
+        values = np.frombuffer(b"".join(batch[i].content_id for i in idx),
+                               dtype=np.uint8).reshape(len(idx), size)
+        for i, found in zip(idx, matcher.match_exact(kind, values), strict=True):
+            out[i] = _gravest(found)
+    return out
+
+
+def _row(rec: SightingRecord, line: int, sha: str, match: Match | None) -> dict[str, Any]:
+    row = {f: getattr(rec, f) for f in _FIELDS}
+    row["sighting_id"] = hashlib.sha256(f"{sha}:{line}".encode()).digest()[:16]
+    row["category"] = match.category.value if match else "none"
+    row["severity"] = int(match.severity) if match else 0
+    row["match_set"] = match.set_name if match else ""
+    row["source_sha256"], row["source_line"] = sha, line
+    return row
+
+
+@contextmanager
+def _exclusive(settings: Settings) -> Iterator[Ledger]:
+    """One ingest at a time per workspace; leftovers of a crashed one are removed first."""
+    root = sightings_dir(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / "ingest.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        led = ledger(settings)
+        try:
+            recover(settings, led)
+            yield led
+        finally:
+            led.rollback()
+            led.close()
+
+
+def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None = None,
+                 progress: Callable[[Path, int], None] | None = None) -> list[IngestReport]:
+    """Ingest each file (in order) into the dataset; one report per file.
+
+    ``fmt`` forces a reader for every file (else each is detected). Raises the project's
+    :class:`~icarus.core.errors.InputError` for a file not of the format, before it adds anything.
+    """
+    readers = [READERS.get(fmt) if fmt else detect(p) for p in paths]
+    service = BankService(settings)
+    alert_sets = [s.name for s in service.list_sets() if s.kind is SetKind.ALERT]
+    matcher = service.matcher(alert_sets) if alert_sets else None
+    with _exclusive(settings) as led:
+        return [_ingest_one(settings, led, matcher, p, r, progress)
+                for p, r in zip(paths, readers, strict=True)]
+
+
+def _ingest_one(settings: Settings, led: Ledger, matcher: Matcher | None, path: Path,
+                reader: SightingReader,
+                progress: Callable[[Path, int], None] | None) -> IngestReport:
+    sha = file_sha256(path)
+    retention = settings.sightings_retention_days
+    if led.has_file(sha):
+        return IngestReport(str(path), sha, reader.NAME, True, retention_days=retention)
+    keep_unmatched = settings.sightings_keep_unmatched
+    root = dataset_dir(settings)
+    tmp = root / f".tmp-{sha}"
+    quarantine = _Quarantine(tmp / "quarantine.jsonl", path)
+    parts = _Parts(tmp / "parts", sha[:16])
+    counts = {"read": 0, "kept": 0, "not_alert": 0, "duplicates": 0}
+    led.begin()
+
+    def flush(batch: list[tuple[int, SightingRecord]]) -> None:
+        matches = _match(matcher, [rec for _, rec in batch])
+        pending = [(line, rec, m) for (line, rec), m in zip(batch, matches, strict=True)
+                   if m is not None or keep_unmatched]
+        counts["not_alert"] += len(batch) - len(pending)
+        fresh = led.add_keys([content_key(rec) for _, rec, _ in pending])
+        for (line, rec, m), new in zip(pending, fresh, strict=True):
+            if new:
+                parts.add(_row(rec, line, sha, m))
+        counts["kept"] += sum(fresh)
+        counts["duplicates"] += len(fresh) - sum(fresh)
+
+    batch: list[tuple[int, SightingRecord]] = []
+    for item in reader.read(path, quarantine):
+        batch.append(item)
+        if len(batch) >= BATCH:
+            flush(batch)
+            counts["read"] += len(batch)
+            batch = []
+            if progress:
+                progress(path, counts["read"] + quarantine.count)
+    flush(batch)
+    counts["read"] += len(batch) + quarantine.count
+    parts.flush()
+    q_path = _commit(settings, led, tmp, sha, quarantine.close(), path, reader.NAME, counts)
+    if progress:
+        progress(path, counts["read"])
+    return IngestReport(str(path), sha, reader.NAME, False, quarantined=quarantine.count,
+                        quarantine_path=str(q_path) if q_path else None,
+                        parts=parts.written, retention_days=retention, **counts)
+
+
+def _commit(settings: Settings, led: Ledger, tmp: Path, sha: str, has_rejects: bool,
+            path: Path, fmt: str, counts: dict[str, int]) -> Path | None:
+    """Rename parts and quarantine into place, then commit the ledger (the commit point)."""
+    root = dataset_dir(settings)
+    for part in sorted((tmp / "parts").glob("day=*/*.parquet")):
+        day = root / part.parent.name
+        day.mkdir(parents=True, exist_ok=True)
+        part.replace(day / part.name)
+        fsync_dir(day)
+    q_path = None
+    if has_rejects:
+        q_dir = sightings_dir(settings) / "quarantine"
+        q_dir.mkdir(parents=True, exist_ok=True)
+        q_path = q_dir / f"{sha}.jsonl"
+        (tmp / "quarantine.jsonl").replace(q_path)
+        fsync_dir(q_dir)
+    led.commit_file(sha, str(path), fmt, datetime.now(UTC).isoformat(), json.dumps(counts))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return q_path
