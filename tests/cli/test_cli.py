@@ -173,3 +173,10 @@ def test_eval_command_scores_and_writes_json(home: Path, tmp_path: Path,
     assert "suspect" in capsys.readouterr().out.lower()
     assert main(["eval", "--truth", str(tmp_path / "world"), "--results",
                  str(tmp_path / "world")]) == 3
+
+
+def test_analyze_refuses_an_empty_dataset_and_a_bad_name(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-q", "analyze", "--operation", "icarus-2011"]) == 3
+    assert "sighting" in capsys.readouterr().err.lower()
+    assert main(["-q", "analyze", "--operation", "../escape"]) == 2

@@ -1,0 +1,252 @@
+"""The analysis of an operation: from the ingested sightings to a results folder.
+
+Reads the workspace's sightings dataset, resolves the sightings to subjects, locates and scores
+the subjects, and writes a results folder (docs/formats/results-v1.md): ``subjects`` and
+``suspects``, plus Icarus's own ``leads.parquet`` and ``merges.parquet``. Other results tables
+(networks, candidates, exhibit links) come from later stages and are left absent. The output
+depends only on the dataset: no wall-clock time is written, rows are sorted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from icarus import __version__
+from icarus.core.errors import StateError, UsageError
+from icarus.core.settings import Settings
+from icarus.intel.geo import Locator, default_locator, jurisdictions
+from icarus.intel.resolve import resolve_subjects
+from icarus.intel.score import COMPONENTS, reasons, score_subjects
+from icarus.sensors.dataset import ledger, query
+from icarus.sensors.schema import SIGHTINGS
+
+__all__ = ["LEADS", "STAGES", "AnalysisReport", "Lead", "analyze", "default_out_dir"]
+
+FORMAT, VERSION = "icarus-results", 1
+STAGES = ("reading sightings", "resolving subjects", "locating subjects", "scoring leads",
+          "writing results")
+"""The stages :func:`analyze` reports through its ``progress`` callback, in order."""
+TOP = 10
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+LEADS = pa.schema([
+    pa.field("subject_id", pa.string(), nullable=False),
+    pa.field("rank", pa.int64(), nullable=False),
+    pa.field("score", pa.float64(), nullable=False),
+    *(pa.field(c, pa.float64(), nullable=False) for c in COMPONENTS),
+    pa.field("reasons", pa.string(), nullable=False),  # sentences joined with "; "
+    pa.field("is_suspect", pa.bool_(), nullable=False),
+    pa.field("country", pa.string()),
+    pa.field("location_status", pa.string(), nullable=False),  # located|anonymised|unlocated
+    pa.field("asn_name", pa.string()),
+    pa.field("first_seen", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("last_seen", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("identifiers", pa.list_(pa.string()), nullable=False),  # user_hash:<hex>, guid:<hex>
+    pa.field("n_files", pa.int64(), nullable=False),
+    pa.field("n_sightings", pa.int64(), nullable=False),
+    pa.field("n_days", pa.int64(), nullable=False),
+    pa.field("best_evidence", pa.string(), nullable=False),
+])
+"""``leads.parquet``: one row per subject, highest score first."""
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A lead as the terminal summary shows it: ids, score, country, strongest reason."""
+
+    subject_id: str
+    score: float
+    country: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnalysisReport:
+    """What an analysis found and wrote."""
+
+    operation: str
+    out_dir: Path
+    sightings: int
+    subjects: int
+    suspects: int
+    countries: tuple[tuple[str, int], ...]
+    """Suspects per country (``anonymised`` / ``unlocated`` when there is none), most first."""
+    top: tuple[Lead, ...]
+    """The :data:`TOP` suspects with the highest scores."""
+    ambiguous: int
+    """Address chains left unlinked because they touched two identifiers (see resolve)."""
+    analysis_time: datetime
+    files: tuple[str, ...]
+
+
+def default_out_dir(settings: Settings, operation: str) -> Path:
+    """``<home>/operations/<operation>/results``."""
+    return settings.home / "operations" / _checked(operation) / "results"
+
+
+def _checked(operation: str) -> str:
+    if not _NAME.match(operation):
+        raise UsageError(f"operation name {operation!r} is not valid: use 1-64 letters, digits, "
+                         "'.', '_' or '-', starting with a letter or digit")
+    return operation
+
+
+def analyze(settings: Settings, *, operation: str, out_dir: Path,
+            locator: Locator | None = None,
+            progress: Callable[[str], None] | None = None) -> AnalysisReport:
+    """Analyse every sighting in the workspace's dataset and write the results to ``out_dir``.
+
+    A suspect is a subject with at least one sighting of material in an alert set. Tables of
+    ``out_dir`` this analysis does not produce are left as they are. Raises
+    :class:`UsageError` for an invalid operation name and :class:`StateError` when the dataset
+    holds no sighting.
+    """
+    _checked(operation)
+    step = progress or (lambda _stage: None)
+    step(STAGES[0])
+    sightings = _read_sightings(settings)
+    step(STAGES[1])
+    resolution = resolve_subjects(sightings, locator=locator)
+    subject = resolution.assignments["subject_id"]
+    step(STAGES[2])
+    where = jurisdictions(subject, sightings["ip"], locator=locator)
+    asn = _asn_names(subject, sightings["ip"], locator or default_locator())
+    step(STAGES[3])
+    scores = score_subjects(sightings, resolution.assignments)
+    suspect_ids = pc.unique(pc.filter(subject, pc.not_equal(sightings["match_set"], "")))
+    leads = _leads(scores, where, asn, _identifiers(sightings, subject), suspect_ids)
+    step(STAGES[4])
+    analysis_time: datetime = pc.max(sightings["observed_at"]).as_py()
+    tables = _result_tables(sightings, resolution.assignments, leads, resolution.merges)
+    manifest = _manifest(settings, operation, sightings, analysis_time)
+    files = _write(out_dir, tables, manifest)
+    return _report(operation, out_dir, sightings.num_rows, leads, resolution.ambiguous,
+                   analysis_time, files)
+
+
+def _read_sightings(settings: Settings) -> pa.Table:
+    table = query(settings, "SELECT * EXCLUDE (day) FROM sightings ORDER BY sighting_id")
+    if table.num_rows == 0:
+        raise StateError(f"no sightings in the workspace {settings.home}: "
+                         "ingest sensor files first (icarus sightings ingest)")
+    return table.select(SIGHTINGS.names).cast(SIGHTINGS)
+
+
+def _asn_names(subject: pa.ChunkedArray, ips: pa.ChunkedArray, locator: Locator) -> dict[str,
+                                                                                         str]:
+    """Each subject's most frequent AS organisation over its non-anonymiser sightings (ties:
+    the name sorting first)."""
+    loc = locator.locate(ips)
+    usable = pc.and_(pc.is_valid(loc["asn_name"]), pc.is_null(loc["anonymiser"]))
+    pairs = pa.table({"s": subject, "a": loc["asn_name"]}).filter(usable)
+    counts = pairs.group_by(["s", "a"]).aggregate([([], "count_all")])
+    counts = counts.sort_by([("s", "ascending"), ("count_all", "descending"),
+                             ("a", "ascending")])
+    out: dict[str, str] = {}
+    for s, a in zip(counts["s"].to_pylist(), counts["a"].to_pylist(), strict=True):
+        out.setdefault(s, a)
+    return out
+
+
+def _identifiers(sightings: pa.Table, subject: pa.ChunkedArray) -> dict[str, list[str]]:
+    """Each subject's distinct persistent identifiers, as ``user_hash:<hex>``/``guid:<hex>``."""
+    out: dict[str, set[str]] = {}
+    for column in ("user_hash", "guid"):
+        pairs = pa.table({"s": subject, "v": sightings[column]}).filter(
+            pc.is_valid(sightings[column])).group_by(["s", "v"]).aggregate([])
+        for s, v in zip(pairs["s"].to_pylist(), pairs["v"].to_pylist(), strict=True):
+            out.setdefault(s, set()).add(f"{column}:{v.hex()}")
+    return {s: sorted(v) for s, v in out.items()}
+
+
+def _leads(scores: pa.Table, where: pa.Table, asn: dict[str, str],
+           idents: dict[str, list[str]], suspect_ids: pa.Array) -> pa.Table:
+    place = {r["subject_id"]: r for r in where.to_pylist()}
+    suspects = set(suspect_ids.to_pylist())
+    rows: list[dict[str, Any]] = []
+    for rank, row in enumerate(scores.to_pylist(), 1):
+        sid, loc = row["subject_id"], place[row["subject_id"]]
+        rows.append({**{k: row[k] for k in LEADS.names if k in row}, "rank": rank,
+                     "reasons": "; ".join(reasons(row)), "is_suspect": sid in suspects,
+                     "country": loc["country"], "location_status": loc["status"],
+                     "asn_name": asn.get(sid), "identifiers": idents.get(sid, [])})
+    return pa.Table.from_pylist(rows, schema=LEADS)
+
+
+def _result_tables(sightings: pa.Table, assignments: pa.Table, leads: pa.Table,
+                   merges: pa.Table) -> dict[str, pa.Table]:
+    # results-v1 wants a record_id for every sighting: one without is named by its source.
+    source = pc.binary_join_element_wise(
+        "source", pc.utf8_slice_codeunits(sightings["source_sha256"], 0, 16),
+        pc.cast(sightings["source_line"], pa.string()), ":")
+    subjects = pa.table({"sensor": assignments["sensor"],
+                         "record_id": pc.coalesce(assignments["record_id"], source),
+                         "subject_id": assignments["subject_id"]})
+    subjects = subjects.sort_by([("sensor", "ascending"), ("record_id", "ascending"),
+                                 ("subject_id", "ascending")])
+    suspects = leads.select(["subject_id", "is_suspect", "country", "score"])
+    merges = merges.sort_by([("subject_id", "ascending"), ("sighting_a", "ascending"),
+                             ("sighting_b", "ascending")])
+    return {"subjects": subjects, "suspects": suspects, "leads": leads, "merges": merges}
+
+
+def _manifest(settings: Settings, operation: str, sightings: pa.Table,
+              analysis_time: datetime) -> dict[str, Any]:
+    led = ledger(settings)
+    try:
+        files = [{"sha256": sha, "format": fmt} for sha, fmt in
+                 led.db.execute("SELECT sha256, format FROM files ORDER BY sha256")]
+    finally:
+        led.close()
+    seen = pc.min_max(sightings["observed_at"]).as_py()
+    return {"format": FORMAT, "version": VERSION, "producer": f"icarus {__version__}",
+            "operation": operation, "analysis_time": analysis_time.isoformat(),
+            "inputs": {"sightings": sightings.num_rows, "first_observed": seen["min"].isoformat(),
+                       "last_observed": seen["max"].isoformat(), "files": files},
+            "tables": ["subjects", "suspects"], "extra": ["leads", "merges"]}
+
+
+def _write(out_dir: Path, tables: dict[str, pa.Table], manifest: dict[str, Any]) -> tuple[
+        str, ...]:
+    """Write every file into a temporary folder, then move each into ``out_dir`` (the manifest
+    last), so an interrupted run never leaves a manifest naming half-written tables."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / ".tmp-analyze"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    names: list[str] = []
+    for name, table in tables.items():
+        stale = out_dir / f"{name}.csv"  # results-v1 refuses a table in both encodings
+        stale.unlink(missing_ok=True)
+        pq.write_table(table, tmp / f"{name}.parquet")
+        names.append(f"{name}.parquet")
+    (tmp / "results.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    for name in [*names, "results.json"]:
+        (tmp / name).replace(out_dir / name)
+    tmp.rmdir()
+    return (*names, "results.json")
+
+
+def _report(operation: str, out_dir: Path, n_sightings: int, leads: pa.Table, ambiguous: int,
+            analysis_time: datetime, files: tuple[str, ...]) -> AnalysisReport:
+    suspects = leads.filter(leads["is_suspect"])
+    where = pc.if_else(pc.is_valid(suspects["country"]), suspects["country"],
+                       suspects["location_status"])
+    counts = pa.table({"c": where}).group_by("c").aggregate([([], "count_all")])
+    countries = sorted(zip(counts["c"].to_pylist(), counts["count_all"].to_pylist(),
+                           strict=True), key=lambda kv: (-kv[1], kv[0]))
+    top = tuple(Lead(r["subject_id"], r["score"], r["country"], r["reasons"].split("; ")[0])
+                for r in suspects.slice(0, TOP).to_pylist())
+    return AnalysisReport(operation, out_dir, n_sightings, leads.num_rows, suspects.num_rows,
+                          tuple(countries), top, ambiguous, analysis_time, files)
