@@ -56,7 +56,17 @@ def cli(ctx: click.Context, home: str | None, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from icarus.cli import analyze, bank, demo, evaluation, hashing, matching, sightings, sim
+    from icarus.cli import (
+        analyze,
+        bank,
+        demo,
+        evaluation,
+        hashing,
+        matching,
+        packages,
+        sightings,
+        sim,
+    )
 
     cli.add_command(bank.bank)
     cli.add_command(hashing.hash_command)
@@ -66,6 +76,7 @@ def _register() -> None:
     cli.add_command(sim.sim)
     cli.add_command(sightings.sightings)
     cli.add_command(analyze.analyze_command)
+    cli.add_command(packages.packages)
 
 
 _register()
