@@ -18,10 +18,15 @@ pass_app = click.make_pass_decorator(AppContext)
               help="The operation's name (letters, digits, '.', '_', '-').")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Results folder [default: <home>/operations/<operation>/results].")
+@click.option("--earlier-intel", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="What earlier operations knew (docs/formats/earlier-intel-v1.md): networks "
+                   "found in it are not flagged new.")
 @pass_app
-def analyze_command(app: AppContext, operation: str, out_dir: Path | None) -> int:
-    """Resolve the ingested sightings to subjects, locate and score them, and write a results
-    folder (docs/formats/results-v1.md) with leads.parquet (scores and their reasons).
+def analyze_command(app: AppContext, operation: str, out_dir: Path | None,
+                    earlier_intel: Path | None) -> int:
+    """Resolve the ingested sightings to subjects, locate and score them, find their sharing
+    networks, and write a results folder (docs/formats/results-v1.md) with leads.parquet
+    (scores and their reasons) and network_details.parquet.
 
     The terminal shows subject ids, scores and countries only; details are in the folder.
     """
@@ -32,7 +37,8 @@ def analyze_command(app: AppContext, operation: str, out_dir: Path | None) -> in
         def step(stage: str) -> None:
             progress.update(task, description=stage, completed=STAGES.index(stage))
 
-        report = analyze(app.settings, operation=operation, out_dir=target, progress=step)
+        report = analyze(app.settings, operation=operation, out_dir=target, progress=step,
+                         earlier_intel=earlier_intel)
         progress.update(task, description="done", completed=len(STAGES))
     _summary(app, report)
     return 0

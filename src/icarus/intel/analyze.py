@@ -18,14 +18,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from icarus import __version__
+from icarus.bank.segment import EXACT_KINDS
+from icarus.bank.service import BankService
 from icarus.core.errors import StateError, UsageError
 from icarus.core.settings import Settings
+from icarus.domain.bank import Match
+from icarus.domain.categories import SetKind
 from icarus.intel.geo import Locator, default_locator, jurisdictions
+from icarus.intel.intel_file import read_earlier_intel
+from icarus.intel.networks import find_networks
 from icarus.intel.resolve import resolve_subjects
 from icarus.intel.score import COMPONENTS, reasons, score_subjects
 from icarus.sensors.dataset import ledger, query
@@ -35,7 +42,7 @@ __all__ = ["LEADS", "STAGES", "AnalysisReport", "Lead", "analyze", "default_out_
 
 FORMAT, VERSION = "icarus-results", 1
 STAGES = ("reading sightings", "resolving subjects", "locating subjects", "scoring leads",
-          "writing results")
+          "finding networks", "writing results")
 """The stages :func:`analyze` reports through its ``progress`` callback, in order."""
 TOP = 10
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -104,13 +111,15 @@ def _checked(operation: str) -> str:
 
 def analyze(settings: Settings, *, operation: str, out_dir: Path,
             locator: Locator | None = None,
-            progress: Callable[[str], None] | None = None) -> AnalysisReport:
+            progress: Callable[[str], None] | None = None,
+            earlier_intel: Path | None = None) -> AnalysisReport:
     """Analyse every sighting in the workspace's dataset and write the results to ``out_dir``.
 
     A suspect is a subject with at least one sighting of material in an alert set. Tables of
     ``out_dir`` this analysis does not produce are left as they are. Raises
     :class:`UsageError` for an invalid operation name and :class:`StateError` when the dataset
-    holds no sighting.
+    holds no sighting. ``earlier_intel`` (an earlier-intel-v1 file) tells which networks
+    earlier operations already knew; without it every network is flagged new.
     """
     _checked(operation)
     step = progress or (lambda _stage: None)
@@ -127,12 +136,54 @@ def analyze(settings: Settings, *, operation: str, out_dir: Path,
     suspect_ids = pc.unique(pc.filter(subject, pc.not_equal(sightings["match_set"], "")))
     leads = _leads(scores, where, asn, _identifiers(sightings, subject), suspect_ids)
     step(STAGES[4])
+    earlier = read_earlier_intel(earlier_intel) if earlier_intel is not None else None
+    found = find_networks(sightings, resolution.assignments, earlier=earlier,
+                          countries=where.select(["subject_id", "country"]),
+                          items=bank_items(settings, sightings))
+    step(STAGES[5])
     analysis_time: datetime = pc.max(sightings["observed_at"]).as_py()
     tables = _result_tables(sightings, resolution.assignments, leads, resolution.merges)
+    tables |= {
+        "networks": found.memberships,
+        "networks_new": pa.table({
+            "network": found.networks["network"],
+            "is_new": pc.invert(found.networks["known_earlier"])}),
+        "network_details": found.networks,
+    }
     manifest = _manifest(settings, operation, sightings, analysis_time)
     files = _write(out_dir, tables, manifest)
     return _report(operation, out_dir, sightings.num_rows, leads, resolution.ambiguous,
                    analysis_time, files)
+
+
+def bank_items(settings: Settings, sightings: pa.Table) -> pa.Table:
+    """Which sighted digests are one item: the bank entry each matched (segment and row).
+
+    The same file seen as ed2k on eDonkey and as SHA-1 on Gnutella is then one item for the
+    co-sharing graph. Digests matching no entry (research mode) are their own items.
+    """
+    matcher = BankService(settings).matcher()
+    kinds: list[str] = []
+    ids: list[bytes] = []
+    items: list[str] = []
+    pairs = sightings.select(["content_kind", "content_id"]).group_by(
+        ["content_kind", "content_id"]).aggregate([])
+    for kind in sorted(set(pairs["content_kind"].to_pylist())):
+        values = pc.filter(pairs["content_id"], pc.equal(pairs["content_kind"], kind)).to_pylist()
+        size = EXACT_KINDS.get(kind)
+        found: list[list[Match]] = (
+            matcher.match_exact(kind, np.frombuffer(b"".join(values), dtype=np.uint8)
+                                .reshape(len(values), size))
+            if size and values and all(len(v) == size for v in values)
+            else [[] for _ in values])
+        for value, matches in zip(values, found, strict=True):
+            alert = sorted((m.segment, m.row) for m in matches if m.set_kind is SetKind.ALERT)
+            kinds.append(kind)
+            ids.append(value)
+            items.append(f"{alert[0][0]}:{alert[0][1]}" if alert else f"{kind}:{value.hex()}")
+    return pa.table({"content_kind": pa.array(kinds, pa.string()),
+                     "content_id": pa.array(ids, pa.binary()),
+                     "item": pa.array(items, pa.string())})
 
 
 def _read_sightings(settings: Settings) -> pa.Table:
