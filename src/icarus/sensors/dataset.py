@@ -71,10 +71,24 @@ class Ledger:
 
     def add_keys(self, keys: list[bytes]) -> list[bool]:
         """Insert content keys; for each, whether it was new (an earlier one is a duplicate)."""
+        if not keys:
+            return []
+        # One round trip per batch, not per key: the keys already stored are looked up through a
+        # temporary table, then the batch is inserted; within the batch the first one is new.
+        db = self.db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS batch (key BLOB PRIMARY KEY) WITHOUT ROWID")
+        db.execute("DELETE FROM batch")
+        db.executemany("INSERT OR IGNORE INTO batch VALUES (?)", ((k,) for k in keys))
+        # CROSS JOIN keeps the batch as the outer loop: a key lookup each, never a scan of the
+        # whole (growing) ledger.
+        stored = {r[0] for r in db.execute(
+            "SELECT b.key FROM batch AS b CROSS JOIN keys AS k ON k.key = b.key")}
+        db.execute("INSERT OR IGNORE INTO keys SELECT key FROM batch")
+        seen: set[bytes] = set()
         new: list[bool] = []
         for key in keys:
-            cur = self.db.execute("INSERT OR IGNORE INTO keys VALUES (?)", (key,))
-            new.append(cur.rowcount == 1)
+            new.append(key not in stored and key not in seen)
+            seen.add(key)
         return new
 
     def commit_file(self, sha256: str, name: str, fmt: str, when: str, report: str) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +42,7 @@ BATCH = 20_000
 PART_ROWS = 200_000
 """Rows buffered before parts are written."""
 _FIELDS = SightingRecord.__slots__
+_VALUES = attrgetter(*_FIELDS)
 _LINE = re.compile(r"(?:line|row) (\d+)")
 
 
@@ -74,7 +76,7 @@ def file_sha256(path: Path) -> str:
 
 def content_key(rec: SightingRecord) -> bytes:
     """16 bytes that equal for two records exactly when every field is equal."""
-    return hashlib.sha256(repr(tuple(getattr(rec, f) for f in _FIELDS)).encode()).digest()[:16]
+    return hashlib.sha256(repr(_VALUES(rec)).encode()).digest()[:16]
 
 
 class _Quarantine:
@@ -110,13 +112,13 @@ class _Quarantine:
 class _Parts:
     """Rows buffered per day and written as numbered parts into a temporary directory."""
 
-    def __init__(self, tmp: Path, prefix: str) -> None:
-        self.tmp, self.prefix, self.written = tmp, prefix, 0
-        self.rows: dict[str, list[dict[str, Any]]] = {}
+    def __init__(self, tmp: Path, prefix: str, sha: str) -> None:
+        self.tmp, self.prefix, self.sha, self.written = tmp, prefix, sha, 0
+        self.rows: dict[str, list[tuple[int, SightingRecord, Match | None]]] = {}
         self.buffered = 0
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.rows.setdefault(row["observed_at"].strftime("%Y-%m-%d"), []).append(row)
+    def add(self, line: int, rec: SightingRecord, match: Match | None) -> None:
+        self.rows.setdefault(rec.observed_at.strftime("%Y-%m-%d"), []).append((line, rec, match))
         self.buffered += 1
         if self.buffered >= PART_ROWS:
             self.flush()
@@ -125,11 +127,28 @@ class _Parts:
         for day in sorted(self.rows):
             out = self.tmp / f"day={day}" / f"part-{self.prefix}-{self.written}.parquet"
             out.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.Table.from_pylist(self.rows[day], schema=SIGHTINGS), out)
+            pq.write_table(_table(self.rows[day], self.sha), out)
             with out.open("rb") as fh:
                 os.fsync(fh.fileno())
             self.written += 1
         self.rows, self.buffered = {}, 0
+
+
+def _table(rows: list[tuple[int, SightingRecord, Match | None]], sha: str) -> pa.Table:
+    """The rows as a SIGHTINGS table, built column by column (no per-row dicts)."""
+    lines = [line for line, _, _ in rows]
+    recs = [rec for _, rec, _ in rows]
+    matches = [m for _, _, m in rows]
+    columns: dict[str, list[Any]] = {f: list(map(attrgetter(f), recs)) for f in _FIELDS}
+    columns["sighting_id"] = [hashlib.sha256(f"{sha}:{line}".encode()).digest()[:16]
+                              for line in lines]
+    columns["category"] = [m.category.value if m else "none" for m in matches]
+    columns["severity"] = [int(m.severity) if m else 0 for m in matches]
+    columns["match_set"] = [m.set_name if m else "" for m in matches]
+    columns["source_sha256"] = [sha] * len(rows)
+    columns["source_line"] = lines
+    return pa.Table.from_arrays([pa.array(columns[f.name], f.type) for f in SIGHTINGS],
+                                schema=SIGHTINGS)
 
 
 def _gravest(matches: list[Match]) -> Match | None:
@@ -145,22 +164,17 @@ def _match(matcher: Matcher | None, batch: list[SightingRecord]) -> list[Match |
     for i, rec in enumerate(batch):
         by_kind.setdefault(rec.content_kind, []).append(i)
     for kind, idx in by_kind.items():
-        size = len(batch[idx[0]].content_id)
-        values = np.frombuffer(b"".join(batch[i].content_id for i in idx),
-                               dtype=np.uint8).reshape(len(idx), size)
-        for i, found in zip(idx, matcher.match_exact(kind, values), strict=True):
-            out[i] = _gravest(found)
+        # A batch names few distinct contents: match each once, then spread the result.
+        ids = [batch[i].content_id for i in idx]
+        distinct = list(dict.fromkeys(ids))
+        size = len(distinct[0])
+        values = np.frombuffer(b"".join(distinct), dtype=np.uint8).reshape(len(distinct), size)
+        gravest = {cid: _gravest(found)
+                   for cid, found in zip(distinct, matcher.match_exact(kind, values),
+                                         strict=True)}
+        for i, cid in zip(idx, ids, strict=True):
+            out[i] = gravest[cid]
     return out
-
-
-def _row(rec: SightingRecord, line: int, sha: str, match: Match | None) -> dict[str, Any]:
-    row = {f: getattr(rec, f) for f in _FIELDS}
-    row["sighting_id"] = hashlib.sha256(f"{sha}:{line}".encode()).digest()[:16]
-    row["category"] = match.category.value if match else "none"
-    row["severity"] = int(match.severity) if match else 0
-    row["match_set"] = match.set_name if match else ""
-    row["source_sha256"], row["source_line"] = sha, line
-    return row
 
 
 @contextmanager
@@ -206,7 +220,7 @@ def _ingest_one(settings: Settings, led: Ledger, matcher: Matcher | None, path: 
     root = dataset_dir(settings)
     tmp = root / f".tmp-{sha}"
     quarantine = _Quarantine(tmp / "quarantine.jsonl", path)
-    parts = _Parts(tmp / "parts", sha[:16])
+    parts = _Parts(tmp / "parts", sha[:16], sha)
     counts = {"read": 0, "kept": 0, "not_alert": 0, "duplicates": 0}
     led.begin()
 
@@ -218,7 +232,7 @@ def _ingest_one(settings: Settings, led: Ledger, matcher: Matcher | None, path: 
         fresh = led.add_keys([content_key(rec) for _, rec, _ in pending])
         for (line, rec, m), new in zip(pending, fresh, strict=True):
             if new:
-                parts.add(_row(rec, line, sha, m))
+                parts.add(line, rec, m)
         counts["kept"] += sum(fresh)
         counts["duplicates"] += len(fresh) - sum(fresh)
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,9 +35,11 @@ V1_REQUIRED = ("observed_at", "network", "ip", "port", "content_kind", "content_
                "evidence")
 _TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 _HEX = re.compile(r"[0-9a-f]*")
-_STR_LIMITS = {"record_id": 128, "file_name": 1024, "client": 128, "nickname": 256,
+STR_LIMITS = {"record_id": 128, "file_name": 1024, "client": 128, "nickname": 256,
                "sensor": 128}
 _HEX_IDS = {"user_hash": 16, "guid": 16, "peer_id": 20}
+_OPT_TEXT = ("record_id", "file_name", "client", "nickname")
+_OPTIONAL = (*_HEX_IDS, *_OPT_TEXT, "file_size", "ed2k_client_id")
 
 
 class RecordError(ValueError):
@@ -109,7 +112,7 @@ def first_line(head: bytes) -> str:
 def _text(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise RecordError(f"{name}: expected a non-empty string, got {value!r}")
-    limit = _STR_LIMITS.get(name)
+    limit = STR_LIMITS.get(name)
     if limit is not None and len(value) > limit:
         raise RecordError(f"{name}: longer than {limit} characters")
     return value
@@ -142,9 +145,23 @@ def parse_ip(value: Any) -> str:
     if not isinstance(value, str):
         raise RecordError(f"ip: expected an address, got {value!r}")
     try:
-        return str(ipaddress.ip_address(value))
+        return canonical_ip(value)
     except ValueError:
         raise RecordError(f"ip: not an IPv4 or IPv6 address: {value!r}") from None
+
+
+@lru_cache(maxsize=1 << 16)
+def canonical_ip(value: str) -> str:
+    """The canonical text of an address (``ValueError`` if none); cached per distinct value."""
+    # Peers reappear on the same address many times: parsing each once pays.
+    return str(ipaddress.ip_address(value))
+
+
+@lru_cache(maxsize=1 << 16)
+def digest_bytes(kind: str, text: str) -> bytes:
+    """:func:`parse_digest`'s bytes, cached per distinct value; raises as it does."""
+    # A file names few distinct contents many times; failures raise and are not cached.
+    return parse_digest(kind, text).value
 
 
 def _hex_id(name: str, value: Any, size: int) -> bytes:
@@ -155,7 +172,8 @@ def _hex_id(name: str, value: Any, size: int) -> bytes:
 
 def build_record(fields: Mapping[str, Any]) -> SightingRecord:
     """Validate v1 fields (absent = missing or None) into a record; :class:`RecordError` if bad."""
-    missing = [f for f in V1_REQUIRED if fields.get(f) is None or fields.get(f) == ""]
+    get = fields.get
+    missing = [f for f in V1_REQUIRED if get(f) is None or get(f) == ""]
     if missing:
         raise RecordError(f"missing required field(s): {', '.join(missing)}")
     network = fields["network"]
@@ -167,31 +185,34 @@ def build_record(fields: Mapping[str, Any]) -> SightingRecord:
     if not isinstance(fields["content_id"], str):
         raise RecordError(f"content_id: expected a string, got {fields['content_id']!r}")
     try:
-        digest = parse_digest(kind, fields["content_id"])
+        digest = digest_bytes(kind, fields["content_id"])
     except InvalidIdentifierError as exc:
         raise RecordError(f"content_id: {exc}") from None
     evidence = fields["evidence"]
     if evidence not in EVIDENCE:
         raise RecordError(f"evidence: expected one of {list(EVIDENCE)}, got {evidence!r}")
-
-    def opt(name: str) -> Any:
-        value = fields.get(name)
-        return None if value is None or value == "" else value
-
-    ids: dict[str, Any] = {n: _hex_id(n, v, s) for n, s in _HEX_IDS.items()
-                           if (v := opt(n)) is not None}
-    strings: dict[str, Any] = {n: _text(n, v)
-                               for n in ("record_id", "file_name", "client", "nickname")
-                               if (v := opt(n)) is not None}
-    size, cid = opt("file_size"), opt("ed2k_client_id")
+    # Optional fields: absent, None and "" all mean absent.
+    opt: dict[str, Any] = {}
+    for name in _OPTIONAL:
+        value = get(name)
+        if value is not None and value != "":
+            opt[name] = value
+    for name, size in _HEX_IDS.items():
+        if name in opt:
+            opt[name] = _hex_id(name, opt[name], size)
+    for name in _OPT_TEXT:
+        if name in opt:
+            opt[name] = _text(name, opt[name])
+    size = opt.pop("file_size", None)
+    cid = opt.pop("ed2k_client_id", None)
     return SightingRecord(
         observed_at=parse_time(fields["observed_at"]), network=network,
         ip=parse_ip(fields["ip"]), port=_integer("port", fields["port"], 0, 65535),
-        content_kind=kind, content_id=digest.value, sensor=_text("sensor", fields["sensor"]),
+        content_kind=kind, content_id=digest, sensor=_text("sensor", fields["sensor"]),
         evidence=evidence,
         file_size=None if size is None else _integer("file_size", size, 0, 2**63 - 1),
         ed2k_client_id=None if cid is None else _integer("ed2k_client_id", cid, 0, 2**32 - 1),
-        **strings, **ids,
+        **opt,
     )
 
 

@@ -21,6 +21,7 @@ from icarus.sensors.formats.base import (
     first_line,
     require_format,
 )
+from icarus.sensors.formats.v1_columnar import read_lines
 
 _INT_FIELDS = ("v", "port", "file_size", "ed2k_client_id")
 
@@ -41,6 +42,8 @@ class V1Jsonl:
     """v1 as JSON lines: one object per line."""
 
     NAME: ClassVar[str] = "v1-jsonl"
+    CHUNK_BYTES: ClassVar[int] = 8 << 20
+    """Lines read at a time (then parsed in columns; see :mod:`.v1_columnar`)."""
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """A first line that is an object with a ``v`` and an ``observed_at`` key."""
@@ -51,22 +54,26 @@ class V1Jsonl:
     def read(self, path: Path, sink: RecordSink) -> Iterator[tuple[int, SightingRecord]]:
         """Each non-blank line is one record; a line that is not a v1 object is rejected."""
         require_format(self, path)
+
+        def slow(no: int, raw: bytes) -> SightingRecord | None:
+            try:
+                obj = json.loads(raw)
+                if not isinstance(obj, dict):
+                    raise RecordError("not a JSON object")
+                _check_fields(obj, version_required=True)
+                return build_record(obj)
+            except (RecordError, ValueError) as exc:
+                reason = (f"not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError)
+                          else str(exc))
+                sink.reject(f"line {no}", reason, raw.decode("utf-8", "replace").rstrip())
+                return None
+
         with path.open("rb") as fh:
-            for no, raw in enumerate(fh, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    obj = json.loads(raw)
-                    if not isinstance(obj, dict):
-                        raise RecordError("not a JSON object")
-                    _check_fields(obj, version_required=True)
-                    record = build_record(obj)
-                except (RecordError, ValueError) as exc:
-                    reason = (f"not valid JSON: {exc}" if isinstance(exc, json.JSONDecodeError)
-                              else str(exc))
-                    sink.reject(f"line {no}", reason, raw.decode("utf-8", "replace").rstrip())
-                    continue
-                yield no, record
+            no = 0
+            while lines := fh.readlines(self.CHUNK_BYTES):
+                numbered = [(no + k, raw) for k, raw in enumerate(lines, 1) if raw.strip()]
+                no += len(lines)
+                yield from read_lines(numbered, slow)
 
 
 class V1Csv:

@@ -1,0 +1,183 @@
+"""Benchmark: ingesting sighting files into the dataset, against DuckDB reading them alone.
+
+Builds (once, cached under /tmp/icarus-bench) a synthetic world with ``icarus sim world``, or
+takes ``--world DIR``. Each contender runs in its own child process, so each peak RSS is its own:
+
+* Icarus ``ingest_files`` into a fresh workspace whose bank holds the world's
+  ``hashsets/known.vics.json`` (imported in the child before the clock starts): every record
+  validated (bad ones quarantined with file, line and reason), matched against the alert sets,
+  benign sightings dropped (data minimisation), duplicates removed via the SQLite ledger,
+  kept rows written to day-partitioned Parquet, crash-safe commit;
+* the peer: DuckDB alone reading the same files (``read_json(format='newline_delimited')`` for
+  the v1 JSON lines, ``read_csv`` for the tool A CSV) into one Parquet file, with no validation,
+  no matching and no dedupe, on 1 thread (as Icarus's ingest runs) and on 2.
+
+Issue #4 target: Icarus >= 0.5x DuckDB's rows/s on the same files.
+Full run: ``.venv/bin/python bench/bench_ingest.py`` (medium world, about 1 M sightings).
+Quick check: ``.venv/bin/python bench/bench_ingest.py --scale tiny``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import cpu_count, cpu_model, load_average, peak_rss_mib, print_table
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path("/tmp/icarus-bench")
+SUFFIX = {"jsonl": ".jsonl", "csv": ".csv"}
+
+
+def world_dir(scale: str, seed: int) -> Path:
+    """The cached world of ``scale`` and ``seed``, generated on first use."""
+    out = CACHE / f"world-{scale}-s{seed}"
+    if not (out / "sightings").is_dir():
+        shutil.rmtree(out, ignore_errors=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"building the {scale} world (seed {seed}) in {out} ...", flush=True)
+        start = time.perf_counter()
+        subprocess.run([str(ROOT / ".venv" / "bin" / "icarus"), "sim", "world", "--seed",
+                        str(seed), "--scale", scale, "--out", str(out)], check=True,
+                       stdout=subprocess.DEVNULL)
+        print(f"  built in {time.perf_counter() - start:.0f} s", flush=True)
+    return out
+
+
+def files_of(world: Path, kind: str) -> list[Path]:
+    """The world's sensor files of one kind (v1 JSON lines, or tool A CSV)."""
+    return sorted(p for p in (world / "sightings").iterdir() if p.suffix == SUFFIX[kind])
+
+
+def run_icarus(world: Path, kind: str, profile: Path | None) -> dict[str, Any]:
+    """Import the world's VICS into a fresh workspace, then time ``ingest_files``."""
+    from icarus.bank.service import BankService
+    from icarus.core.settings import load_settings
+    from icarus.sensors.ingest import ingest_files
+
+    home = Path(tempfile.mkdtemp(prefix="icarus-bench-ingest-"))
+    try:
+        settings = load_settings(home=str(home))
+        BankService(settings).import_file(world / "hashsets" / "known.vics.json",
+                                          set_name="known")
+        files = files_of(world, kind)
+        start, cpu = time.perf_counter(), time.process_time()
+        if profile is not None:
+            import cProfile
+
+            with cProfile.Profile() as prof:
+                reports = ingest_files(settings, files)
+            prof.dump_stats(profile)
+        else:
+            reports = ingest_files(settings, files)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    totals = {k: sum(getattr(r, k) for r in reports)
+              for k in ("read", "kept", "not_alert", "duplicates", "quarantined")}
+    return {"rows": totals["read"], "seconds": seconds, "cpu": cpu, "rss_mib": peak_rss_mib(),
+            **totals}
+
+
+def run_duckdb(world: Path, kind: str, threads: int) -> dict[str, Any]:
+    """DuckDB alone: the same files read and written to one Parquet file."""
+    import duckdb
+
+    files = "[" + ", ".join(f"'{p}'" for p in files_of(world, kind)) + "]"
+    source = (f"read_json({files}, format = 'newline_delimited', ignore_errors = true)"
+              if kind == "jsonl" else
+              f"read_csv({files}, delim = ';', header = true, ignore_errors = true)")
+    out = Path(tempfile.mkdtemp(prefix="icarus-bench-duckdb-"))
+    try:
+        start, cpu = time.perf_counter(), time.process_time()
+        con = duckdb.connect()
+        con.execute(f"SET threads TO {threads}")
+        con.execute(f"COPY (SELECT * FROM {source}) TO '{out / 'rows.parquet'}' "
+                    f"(FORMAT parquet)")
+        row = con.execute(f"SELECT count(*) FROM '{out / 'rows.parquet'}'").fetchone()
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return {"rows": row[0] if row else 0, "seconds": seconds, "cpu": cpu,
+            "rss_mib": peak_rss_mib()}
+
+
+def child(which: str, world: Path, kind: str, profile: Path | None) -> dict[str, Any]:
+    """Run one contender in a fresh interpreter; its JSON result."""
+    argv = [sys.executable, __file__, "--child", which, "--world", str(world), "--kind", kind]
+    if profile is not None:
+        argv += ["--profile", str(profile)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{which} ({kind}) failed:\n{out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def compare(world: Path, kind: str, profile: Path | None) -> None:
+    """Run the three contenders on one kind of file and print the table and the ratios."""
+    files = files_of(world, kind)
+    size = sum(p.stat().st_size for p in files)
+    print(f"\n{kind}: {len(files)} files, {size / 2**20:,.0f} MiB; load before {load_average()}")
+    icarus = child("icarus", world, kind, profile)
+    duck1 = child("duckdb1", world, kind, None)
+    duck2 = child("duckdb2", world, kind, None)
+    rows = [[name, f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{r['cpu']:.2f}",
+             f"{r['rows'] / r['seconds']:,.0f}", f"{r['rss_mib']:,.0f}"]
+            for name, r in ((f"icarus ingest_files ({kind}, 1 thread)", icarus),
+                            ("duckdb -> parquet, 1 thread", duck1),
+                            ("duckdb -> parquet, 2 threads", duck2))]
+    print_table(["contender", "rows", "seconds", "CPU s", "rows/s", "peak RSS MiB"], rows)
+    rate = icarus["rows"] / icarus["seconds"]
+    print(f"icarus: read {icarus['read']:,} = kept {icarus['kept']:,} + benign dropped "
+          f"{icarus['not_alert']:,} + duplicates {icarus['duplicates']:,} + quarantined "
+          f"{icarus['quarantined']:,}")
+    print(f"icarus/duckdb speed ratio: {rate / (duck1['rows'] / duck1['seconds']):.2f}x "
+          f"(1 thread), {rate / (duck2['rows'] / duck2['seconds']):.2f}x (2 threads); "
+          f"target >= 0.5x; CPU-time ratio (1 thread) {duck1['cpu'] / icarus['cpu']:.2f}x; "
+          f"load after {load_average()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--world", type=Path, help="an existing world (else one is built)")
+    parser.add_argument("--scale", default="medium",
+                        choices=["tiny", "small", "medium", "large"])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kinds", default="jsonl,csv",
+                        help="comma-separated: jsonl (v1), csv (tool A)")
+    parser.add_argument("--profile", type=Path,
+                        help="write cProfile stats of the Icarus run to PROFILE.<kind>")
+    parser.add_argument("--child", choices=["icarus", "duckdb1", "duckdb2"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--kind", choices=sorted(SUFFIX), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = (run_icarus(args.world, args.kind, args.profile) if args.child == "icarus"
+                  else run_duckdb(args.world, args.kind, int(args.child[-1])))
+        print(json.dumps(result))
+        return
+    world = args.world or world_dir(args.scale, args.seed)
+    print(f"{cpu_model()}, {cpu_count()} cores (shared: see the load averages); world {world}")
+    print("Note: Icarus validates every record (rejects are quarantined with file, line and "
+          "reason), matches it against the alert sets and drops benign sightings (data "
+          "minimisation), dedupes through its SQLite ledger and commits crash-safely; DuckDB "
+          "only parses and writes. Rows = records read by each.")
+    for kind in args.kinds.split(","):
+        if kind not in SUFFIX:
+            parser.error(f"unknown kind {kind!r}")
+        compare(world, kind,
+                args.profile.with_suffix(f".{kind}") if args.profile is not None else None)
+
+
+if __name__ == "__main__":
+    main()

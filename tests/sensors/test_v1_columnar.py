@@ -1,0 +1,111 @@
+"""The columnar fast path of v1 JSON lines gives exactly what the per-line validator gives."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from icarus.sensors.formats import v1_columnar
+from icarus.sensors.formats.v1 import V1Jsonl
+
+BASE: dict[str, object] = {
+        "v": 1, "record_id": "s-1", "observed_at": "2024-04-01T00:12:13.416Z",
+        "network": "edonkey", "ip": "86.3.200.82", "port": 12786, "content_kind": "ed2k",
+        "content_id": "76be7e42106dc9d23c1b867e02d721c5", "file_name": "a.jpg",
+        "file_size": 16004, "user_hash": "9236bdd7360eb15b4553d756f8dc6f2d",
+        "ed2k_client_id": 1388839766, "guid": None, "peer_id": None, "client": "eMule",
+        "nickname": "n", "sensor": "s", "evidence": "browsed"}
+TRICKY: dict[str, list[object]] = {
+    "v": [1, "1", 1.0, True, 2, None, 0],
+    "observed_at": ["2024-02-30T00:00:00Z", "2024-12-31T23:59:60Z", "2024-01-01T24:00:00Z",
+                    "0000-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "2024-01-01T00:00:00.4Z",
+                    "2024-01-01T00:00:00.1234567Z", "2024-01-01T00:00:00Z", "2024-01-01 00:00:00Z",
+                    "2024-01-01T00:00:00+00:00", "２024-01-01T00:00:00Z", "", None, 5],
+    "network": ["kad", "gnutella", "bittorrent", "eDonkey", "", None, 3],
+    "ip": ["::1", "2001:DB8::1", "010.1.1.1", "1.2.3.256", " 1.2.3.4", "1.2.3.4", "", None, 7],
+    "port": [0, 65535, 65536, -1, "80", 80.0, True, None, 2**70],
+    "content_kind": ["sha1", "md5", "tth", "btih", "btih-v2", "sha256", "pdq", "", None],
+    "content_id": ["76BE7E42106DC9D23C1B867E02D721C5", " 76be7e42106dc9d23c1b867e02d721c5",
+                   "76be7e42106dc9d23c1b867e02d721c", "zz", "", None, 12,
+                   "OZ7Y4QRQNXJ5HQY3Q3TXQPZBLQPXVIEH"],
+    "file_name": ["", None, "x" * 1024, "x" * 1025, 5, "é"],
+    "file_size": [0, -1, 2**63 - 1, 2**63, "10", None, 1.5],
+    "user_hash": ["", None, "9236BDD7360EB15B4553D756F8DC6F2D", "9236bdd7", 5],
+    "ed2k_client_id": [0, 2**32 - 1, 2**32, -5, None, "12"],
+    "guid": ["", "9236bdd7360eb15b4553d756f8dc6f2d", "g236bdd7360eb15b4553d756f8dc6f2d"],
+    "peer_id": ["2d71423435323030" + "0" * 24, "2d71", ""],
+    "client": ["", "c" * 128, "c" * 129, None],
+    "nickname": ["", "n" * 256, "n" * 257],
+    "record_id": ["", "r" * 129, 5, None],
+    "sensor": ["", "s" * 128, "s" * 129, None, 1],
+    "evidence": ["advertised", "handshake", "download-verified", "other", "", None],
+    "extra": [1],
+}
+ODD_LINES = [b"", b"   ", b"not json", b"[1]", b'{"v": 1}{"v": 1}', b'{"v": 1, "v": 1}',
+             b'\xef\xbb\xbf{"v": 1}', b'{"v": 1, "file_name": "\xff"}', b'"text"', b"{",
+             b'{"v": 1, "file_name": "\\ud800"}']
+
+
+def typed(key: str, value: object) -> bool:
+    """Whether pyarrow parses ``value`` as the column type (so the vectorised checks see it)."""
+    kind = type(BASE.get(key) or ("" if key in ("guid", "peer_id") else 0))
+    if value is None:
+        return True
+    return type(value) is kind and (not isinstance(value, int) or abs(value) < 2**63)
+
+
+def lines(seed: int, count: int) -> bytes:
+    """Perturbed records; even seeds keep every value of its column's JSON type, so whole
+    chunks parse and the vectorised checks (not pyarrow's parser) must catch them."""
+    rng = random.Random(seed)
+    same_type = seed % 2 == 0
+    out: list[bytes] = []
+    for _ in range(count):
+        if not same_type and rng.random() < 0.02:
+            out.append(rng.choice(ODD_LINES))
+            continue
+        rec = dict(BASE)
+        for _ in range(rng.choice([0, 0, 0, 1, 1, 2])):
+            key = rng.choice(sorted(k for k in TRICKY if k in BASE or not same_type))
+            choices = [v for v in TRICKY[key] if typed(key, v) or not same_type]
+            if choices:
+                rec[key] = rng.choice(choices)
+        if rng.random() < 0.05:
+            rec.pop(rng.choice(sorted(rec)))
+        if same_type and rng.random() < 0.5:
+            rec = {k: v for k, v in rec.items() if v is not None}
+        out.append(json.dumps(rec, ensure_ascii=rng.random() < 0.5).encode())
+    return b"\n".join(out) + (b"\n" if seed % 2 else b"")
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.rejects: list[tuple[str, str, str | None]] = []
+
+    def reject(self, position: str, reason: str, raw: str | None = None) -> None:
+        self.rejects.append((position, reason, raw))
+
+    def warn(self, position: str, message: str) -> None:
+        raise AssertionError(message)
+
+
+def read(path: Path) -> tuple[list[str], list[tuple[str, str, str | None]]]:
+    sink = Sink()
+    got = [repr(item) for item in V1Jsonl().read(path, sink)]
+    return got, sink.rejects
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fast_path_equals_the_per_line_validator(seed: int, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(json.dumps(BASE).encode() + b"\n" + lines(seed, 3000))
+    fast = read(path)
+    with monkeypatch.context() as m:
+        m.setattr(v1_columnar, "_parse", lambda chunk: None)
+        slow = read(path)
+    assert fast == slow
+    assert len(fast[0]) > 1000 and len(fast[1]) > 50
