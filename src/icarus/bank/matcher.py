@@ -106,6 +106,12 @@ class Matcher:
                 out[q].append(seg.match(int(rows[r]), kind, 0))
         return out
 
+    def _radius(self, seg: _Segment, override: int | None) -> int:
+        """The PDQ radius for a segment: the override, else its set's own, else the default."""
+        if override is not None:
+            return override
+        return seg.info.pdq_radius if seg.info.pdq_radius is not None else self.default_radius
+
     def match_pdq(self, codes: np.ndarray, *, radius: int | None = None) -> list[list[Match]]:
         """For each 32-byte PDQ code, the entries within the radius (per set, inclusive).
 
@@ -119,9 +125,7 @@ class Matcher:
             if found is None:
                 continue
             index, rows = found
-            r = radius if radius is not None else (seg.info.pdq_radius
-                                                   if seg.info.pdq_radius is not None
-                                                   else self.default_radius)
+            r = self._radius(seg, radius)
             qi, ri, dist = index.search(codes, radius=r)
             for q, row, d in zip(qi.tolist(), ri.tolist(), dist.tolist(), strict=True):
                 out[q].append(seg.match(int(rows[row]), "pdq", int(d)))
@@ -146,9 +150,7 @@ class Matcher:
             if found is None:
                 continue
             index, rows = found
-            r = radius if radius is not None else (seg.info.pdq_radius
-                                                   if seg.info.pdq_radius is not None
-                                                   else self.default_radius)
+            r = self._radius(seg, radius)
             for hit in index.search(codes, radius=r, query_threshold=thresholds[0],
                                     compared_threshold=thresholds[1]):
                 out.append(replace(seg.match(int(rows[hit.video_row]), "vpdq", 0),
