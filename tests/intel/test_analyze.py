@@ -56,8 +56,8 @@ def test_resolution_and_countries(scored: EvalReport) -> None:
     # accuracy 1.000 for persons not using anonymisers (83/83), 0.524 for anonymiser users.
     assert _value(scored, "identity.pairwise_precision") >= 0.95
     assert _value(scored, "country.accuracy_direct") >= 0.95
-    for key in ("candidates.precision_at_10", "exhibits.link_accuracy"):
-        assert scored.metric(key).status == "not-evaluated"
+    assert scored.metric("exhibits.link_accuracy").status == "not-evaluated"
+    assert scored.metric("candidates.precision_at_10").status == "ok"  # tests/intel/test_candidates
 
 
 def test_networks_are_recovered(scored: EvalReport) -> None:
@@ -75,7 +75,8 @@ def test_results_folder(analysed: AnalysisReport, workspace: Settings) -> None:
     manifest = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert manifest["operation"] == "tiny" and manifest["inputs"]["sightings"] == \
         analysed.sightings
-    assert set(results.tables) == {"subjects", "suspects", "networks", "networks_new"}
+    assert set(results.tables) == {"subjects", "suspects", "networks", "networks_new",
+                                   "candidates"}
     assert results.tables["subjects"].num_rows == analysed.sightings
     leads = pq.read_table(out / "leads.parquet")
     assert leads.num_rows == analysed.subjects == results.tables["suspects"].num_rows

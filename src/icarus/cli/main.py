@@ -59,6 +59,7 @@ def _register() -> None:
     from icarus.cli import (
         analyze,
         bank,
+        candidates,
         demo,
         evaluation,
         hashing,
@@ -76,6 +77,7 @@ def _register() -> None:
     cli.add_command(sim.sim)
     cli.add_command(sightings.sightings)
     cli.add_command(analyze.analyze_command)
+    cli.add_command(candidates.candidates)
     cli.add_command(packages.packages)
 
 

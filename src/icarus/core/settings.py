@@ -54,8 +54,14 @@ class Settings(BaseSettings):
 
     sightings_keep_unmatched: bool = Field(
         default=False,
-        description="Research only: also keep sightings of content in no alert set "
-        "(by default they are counted and dropped at ingest).",
+        description="Research only: also keep sightings of content in no alert set in the "
+        "dataset (by default they are counted, and kept only briefly, reduced, for candidate "
+        "discovery: see sightings_unmatched_days).",
+    )
+    sightings_unmatched_days: int | None = Field(
+        default=30, ge=1,
+        description="Days a sighting of content in no alert set stays in the short-lived "
+        "unmatched area for candidate discovery, counted from its ingest (none: not kept).",
     )
     sightings_retention_days: int | None = Field(
         default=None, ge=1, description="Sightings older than this may be purged (none: kept)."

@@ -2,8 +2,9 @@
 
 Reads the workspace's sightings dataset, resolves the sightings to subjects, locates and scores
 the subjects, and writes a results folder (docs/formats/results-v1.md): ``subjects`` and
-``suspects``, plus Icarus's own ``leads.parquet`` and ``merges.parquet``. Other results tables
-(networks, candidates, exhibit links) come from later stages and are left absent. The output
+``suspects``, ``networks``, ``networks_new`` and ``candidates`` (docs/intel/candidates.md: read
+from the short-lived unmatched area, which is purged after use), plus Icarus's own tables.
+Exhibit links come from a later stage and are left absent. The output
 depends only on the dataset: no wall-clock time is written, rows are sorted.
 """
 
@@ -30,6 +31,7 @@ from icarus.core.errors import StateError, UsageError
 from icarus.core.settings import Settings
 from icarus.domain.bank import Match
 from icarus.domain.categories import SetKind
+from icarus.intel.candidates import find_candidates
 from icarus.intel.geo import Locator, default_locator, jurisdictions
 from icarus.intel.intel_file import read_earlier_intel
 from icarus.intel.networks import find_networks
@@ -37,6 +39,7 @@ from icarus.intel.resolve import resolve_subjects
 from icarus.intel.score import COMPONENTS, reasons, score_subjects
 from icarus.sensors.dataset import ledger, query
 from icarus.sensors.schema import SIGHTINGS
+from icarus.sensors.unmatched import purge_unmatched, read_unmatched
 
 __all__ = ["LEADS", "STAGES", "AnalysisReport", "Lead", "analyze", "default_out_dir"]
 
@@ -140,6 +143,11 @@ def analyze(settings: Settings, *, operation: str, out_dir: Path,
     found = find_networks(sightings, resolution.assignments, earlier=earlier,
                           countries=where.select(["subject_id", "country"]),
                           items=bank_items(settings, sightings))
+    matched = pc.not_equal(sightings["match_set"], "")  # research mode keeps the others
+    unknown = pa.concat_tables([read_unmatched(settings),
+                                sightings.filter(pc.invert(matched))])
+    candidates = find_candidates(sightings.filter(matched), unknown, resolution.assignments,
+                                 leads, locator=locator)
     step(STAGES[5])
     analysis_time: datetime = pc.max(sightings["observed_at"]).as_py()
     tables = _result_tables(sightings, resolution.assignments, leads, resolution.merges)
@@ -149,9 +157,11 @@ def analyze(settings: Settings, *, operation: str, out_dir: Path,
             "network": found.networks["network"],
             "is_new": pc.invert(found.networks["known_earlier"])}),
         "network_details": found.networks,
+        "candidates": candidates,
     }
     manifest = _manifest(settings, operation, sightings, analysis_time)
     files = _write(out_dir, tables, manifest)
+    purge_unmatched(settings)
     return _report(operation, out_dir, sightings.num_rows, leads, resolution.ambiguous,
                    analysis_time, files)
 

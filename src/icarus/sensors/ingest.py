@@ -1,5 +1,10 @@
 """Ingest sighting files: read, validate, match against alert sets, minimise, dedupe, store.
 
+Sightings of content in no alert set are not kept in the dataset (unless research mode keeps
+them): they go, reduced and not deduplicated, to the short-lived unmatched area
+(:mod:`icarus.sensors.unmatched`) for candidate discovery, or nowhere when
+``sightings_unmatched_days`` is none.
+
 Per file, all or nothing: rows are written as parts in a temporary directory, then renamed into
 their day partitions, then the ledger transaction (the file's SHA-256 and its rows' content
 keys) commits. A crash before the commit leaves parts that the next run removes; after it, the
@@ -36,6 +41,12 @@ from icarus.domain.categories import SetKind
 from icarus.sensors.dataset import Ledger, dataset_dir, ledger, recover, sightings_dir
 from icarus.sensors.formats import READERS, SightingReader, SightingRecord, detect
 from icarus.sensors.schema import SIGHTINGS
+from icarus.sensors.unmatched import (
+    purge_unmatched,
+    recover_unmatched,
+    reduce,
+    unmatched_dir,
+)
 
 BATCH = 20_000
 """Records matched and deduplicated together (bounds memory with PART_ROWS)."""
@@ -57,12 +68,14 @@ class IngestReport:
     read: int = 0
     kept: int = 0
     not_alert: int = 0
-    """Valid records of content in no alert set: counted and dropped (data minimisation)."""
+    """Valid records of content in no alert set: not in the dataset (data minimisation)."""
     duplicates: int = 0
     quarantined: int = 0
     quarantine_path: str | None = None
     parts: int = 0
     retention_days: int | None = None
+    unmatched: int = 0
+    """Of ``not_alert``, the rows written (reduced) to the short-lived unmatched area."""
 
 
 def file_sha256(path: Path) -> str:
@@ -112,13 +125,17 @@ class _Quarantine:
 class _Parts:
     """Rows buffered per day and written as numbered parts into a temporary directory."""
 
-    def __init__(self, tmp: Path, prefix: str, sha: str) -> None:
+    def __init__(self, tmp: Path, prefix: str, sha: str, *, day: str | None = None,
+                 reduced: bool = False) -> None:
         self.tmp, self.prefix, self.sha, self.written = tmp, prefix, sha, 0
+        # The unmatched area partitions by ingest day (its retention clock), reduced.
+        self.day, self.reduced = day, reduced
         self.rows: dict[str, list[tuple[int, SightingRecord, Match | None]]] = {}
         self.buffered = 0
 
     def add(self, line: int, rec: SightingRecord, match: Match | None) -> None:
-        self.rows.setdefault(rec.observed_at.strftime("%Y-%m-%d"), []).append((line, rec, match))
+        day = self.day or rec.observed_at.strftime("%Y-%m-%d")
+        self.rows.setdefault(day, []).append((line, rec, match))
         self.buffered += 1
         if self.buffered >= PART_ROWS:
             self.flush()
@@ -127,7 +144,8 @@ class _Parts:
         for day in sorted(self.rows):
             out = self.tmp / f"day={day}" / f"part-{self.prefix}-{self.written}.parquet"
             out.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(_table(self.rows[day], self.sha), out)
+            table = _table(self.rows[day], self.sha)
+            pq.write_table(reduce(table) if self.reduced else table, out)
             with out.open("rb") as fh:
                 os.fsync(fh.fileno())
             self.written += 1
@@ -187,6 +205,8 @@ def _exclusive(settings: Settings) -> Iterator[Ledger]:
         led = ledger(settings)
         try:
             recover(settings, led)
+            recover_unmatched(settings, led)
+            purge_unmatched(settings)
             yield led
         finally:
             led.rollback()
@@ -217,10 +237,13 @@ def _ingest_one(settings: Settings, led: Ledger, matcher: Matcher | None, path: 
     if led.has_file(sha):
         return IngestReport(str(path), sha, reader.NAME, True, retention_days=retention)
     keep_unmatched = settings.sightings_keep_unmatched
+    to_area = not keep_unmatched and settings.sightings_unmatched_days is not None
     root = dataset_dir(settings)
     tmp = root / f".tmp-{sha}"
     quarantine = _Quarantine(tmp / "quarantine.jsonl", path)
     parts = _Parts(tmp / "parts", sha[:16], sha)
+    area = _Parts(tmp / "unmatched", sha[:16], sha, reduced=True,
+                  day=datetime.now(UTC).strftime("%Y-%m-%d"))
     counts = {"read": 0, "kept": 0, "not_alert": 0, "duplicates": 0}
     led.begin()
 
@@ -229,6 +252,10 @@ def _ingest_one(settings: Settings, led: Ledger, matcher: Matcher | None, path: 
         pending = [(line, rec, m) for (line, rec), m in zip(batch, matches, strict=True)
                    if m is not None or keep_unmatched]
         counts["not_alert"] += len(batch) - len(pending)
+        if to_area:
+            for (line, rec), m in zip(batch, matches, strict=True):
+                if m is None:
+                    area.add(line, rec, None)
         fresh = led.add_keys([content_key(rec) for _, rec, _ in pending])
         for (line, rec, m), new in zip(pending, fresh, strict=True):
             if new:
@@ -248,12 +275,14 @@ def _ingest_one(settings: Settings, led: Ledger, matcher: Matcher | None, path: 
     flush(batch)
     counts["read"] += len(batch) + quarantine.count
     parts.flush()
+    area.flush()
     q_path = _commit(settings, led, tmp, sha, quarantine.close(), path, reader.NAME, counts)
     if progress:
         progress(path, counts["read"])
     return IngestReport(str(path), sha, reader.NAME, False, quarantined=quarantine.count,
                         quarantine_path=str(q_path) if q_path else None,
-                        parts=parts.written, retention_days=retention, **counts)
+                        parts=parts.written, retention_days=retention,
+                        unmatched=counts["not_alert"] if to_area else 0, **counts)
 
 
 def _commit(settings: Settings, led: Ledger, tmp: Path, sha: str, has_rejects: bool,
@@ -262,6 +291,11 @@ def _commit(settings: Settings, led: Ledger, tmp: Path, sha: str, has_rejects: b
     root = dataset_dir(settings)
     for part in sorted((tmp / "parts").glob("day=*/*.parquet")):
         day = root / part.parent.name
+        day.mkdir(parents=True, exist_ok=True)
+        part.replace(day / part.name)
+        fsync_dir(day)
+    for part in sorted((tmp / "unmatched").glob("day=*/*.parquet")):
+        day = unmatched_dir(settings) / part.parent.name
         day.mkdir(parents=True, exist_ok=True)
         part.replace(day / part.name)
         fsync_dir(day)
