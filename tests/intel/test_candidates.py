@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from icarus.bank.service import BankService
 from icarus.cli.candidates import candidates
 from icarus.cli.context import AppContext
-from icarus.core.errors import UsageError
 from icarus.core.settings import Settings, load_settings
 from icarus.domain.categories import SetKind
 from icarus.identify.kinds import parse_digest
@@ -114,15 +113,28 @@ def test_review_confirms_into_the_bank(workspace: Settings, analysed: AnalysisRe
     assert "confirmed" in out.read_text(encoding="utf-8")
 
 
-def test_unbankable_confirmation_records_nothing(workspace: Settings,
-                                                 analysed: AnalysisReport) -> None:
+def test_confirmed_ed2k_joins_the_bank_by_its_kind(workspace: Settings,
+                                                  analysed: AnalysisReport) -> None:
     table = pq.read_table(analysed.out_dir / "candidates.parquet")
     ed2k = table.filter(pc.equal(table["content_kind"], "ed2k"))["content_id"][0].as_py()
-    before = len(read_verdicts(workspace, "tiny"))
-    with pytest.raises(UsageError, match="ed2k"):
-        record_verdict(workspace, operation="tiny", content=parse_digest("ed2k", ed2k),
-                       verdict=VerdictKind.CONFIRMED)
-    assert len(read_verdicts(workspace, "tiny")) == before
-    rejected = record_verdict(workspace, operation="tiny", content=parse_digest("ed2k", ed2k),
+    digest = parse_digest("ed2k", ed2k)
+    confirmed = record_verdict(workspace, operation="tiny", content=digest,
+                               verdict=VerdictKind.CONFIRMED, note="reviewed")
+    assert confirmed.bank_set == "confirmed-tiny"
+    matcher = BankService(workspace).matcher(["confirmed-tiny"])
+    query = np.frombuffer(digest.value, dtype=np.uint8).reshape(1, 16)
+    assert [m.digest_kind for m in matcher.match_exact("ed2k", query)[0]] == ["ed2k"]
+    # an ed2k is never mistaken for an MD5 of the same hex
+    assert matcher.match_exact("md5", query) == [[]]
+
+
+def test_a_rejection_adds_nothing_to_the_bank(workspace: Settings,
+                                              analysed: AnalysisReport) -> None:
+    table = pq.read_table(analysed.out_dir / "candidates.parquet")
+    sha1 = table.filter(pc.equal(table["content_kind"], "sha1"))["content_id"][-1].as_py()
+    before = BankService(workspace).list_sets()
+    rejected = record_verdict(workspace, operation="tiny", content=parse_digest("sha1", sha1),
                               verdict=VerdictKind.REJECTED, note="benign")
     assert rejected.bank_set is None and read_verdicts(workspace, "tiny")[-1] == rejected
+    assert [(s.name, s.entries) for s in BankService(workspace).list_sets()] == [
+        (s.name, s.entries) for s in before]

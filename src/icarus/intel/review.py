@@ -28,7 +28,7 @@ from icarus.intel.analyze import default_out_dir
 __all__ = ["BANKABLE", "Verdict", "VerdictKind", "confirmed_set", "read_verdicts",
            "record_verdict", "review_dir"]
 
-BANKABLE = ("md5", "sha1", "sha256")
+BANKABLE = ("md5", "sha1", "sha256", "ed2k", "tth", "aich", "btih", "btih-v2")
 """Kinds a confirmed item can be imported as (the bank's plain hash list reads only these)."""
 
 
@@ -85,7 +85,8 @@ def record_verdict(settings: Settings, *, operation: str, content: Digest,
                              f"its hash lists read only {', '.join(BANKABLE)}")
         listing = folder / "confirmed" / f"{content.kind}-{content.value.hex()}.txt"
         listing.parent.mkdir(parents=True, exist_ok=True)
-        listing.write_text(content.value.hex() + "\n", encoding="utf-8")
+        # the kind is named: an ed2k and an MD5 are both 32 hex characters
+        listing.write_text(f"{content.kind}:{content.value.hex()}\n", encoding="utf-8")
         bank_set = confirmed_set(operation)
         BankService(settings).import_file(
             listing, set_name=bank_set, fmt="hashlist", kind=SetKind.ALERT,

@@ -63,3 +63,23 @@ def test_md5sum_file_is_a_mismatch() -> None:
     path = FIXTURES / "md5sum" / "md5sum.txt"
     with pytest.raises(FormatMismatchError, match=re.escape("md5sum.txt")):
         next(FORMAT.read(path, CollectingSink()))
+
+
+def test_kind_prefixed_lines(tmp_path: Path) -> None:
+    path = tmp_path / "named.txt"
+    path.write_text(
+        "# hashes that plain hex cannot tell apart\n"
+        "ed2k:31d6cfe0d16ae931b73c59d7e0c089c0\n"
+        "btih:64ecbbf09c884e4298870d7c6f02baf67f02743b  a torrent\n"
+        "tth:LWPNACQDBZRYXW3VHJVCJ64QBZNGHOHHHZWCLNQ\n"
+        "ed2k:not-hex\n"
+        f"{md5(7).hex}\n", encoding="utf-8")
+    assert FORMAT.sniff(path, path.read_bytes())
+    records, sink = _read(path)
+    assert [(d.kind, d.value.hex()) for r in records for d in r.digests] == [
+        ("ed2k", "31d6cfe0d16ae931b73c59d7e0c089c0"),
+        ("btih", "64ecbbf09c884e4298870d7c6f02baf67f02743b"),
+        ("tth", "5d9ed00a030e638bdb753a6a24fb900e5a63b8e73e6c25b6"),
+        ("md5", md5(7).hex),
+    ]
+    assert [(r.position, "ed2k" in r.reason) for r in sink.rejects] == [("line 5", True)]

@@ -4,6 +4,9 @@
 * Leading whitespace is allowed; after the hash, a separator (whitespace, ``,``, ``;``, ``|``,
   ``:``) may start trailing text, which is ignored.
 * Blank lines and lines starting with ``#`` are skipped.
+* A hash may also be written with its kind, ``<kind>:<value>`` (``ed2k:31d6...``,
+  ``btih:64ec...``, ``tth:LWPN...``): any exact kind of the registry, so lists can carry what
+  plain hex cannot tell apart (an ed2k and an MD5 are both 32 hex characters).
 
 Sniffing rule, so that the list does not take md5sum or hashdeep files: the first line that is
 not blank or a comment must start with a hash of a valid length that is followed by the end of
@@ -31,11 +34,21 @@ from icarus.domain.bank import BankRecord
 from icarus.domain.categories import SetKind
 
 LINE = re.compile(r"^([0-9a-fA-F]+)(?:$|[\s,;|:])")
+PREFIXED = re.compile(r"^([a-z][a-z0-9-]*):([^\s,;|]+)")
+PREFIX_KINDS = frozenset({"md5", "sha1", "sha256", "ed2k", "tth", "aich", "btih", "btih-v2"})
+"""Kinds a list may name: those with an exact index in the bank."""
 
 
 def _hash_at_start(line: str) -> str | None:
     found = LINE.match(line)
     return found.group(1) if found else None
+
+
+def _prefixed(line: str) -> tuple[str, str] | None:
+    found = PREFIXED.match(line)
+    if found and found.group(1) in PREFIX_KINDS:
+        return found.group(1), found.group(2)
+    return None
 
 
 class HashlistFormat:
@@ -51,6 +64,8 @@ class HashlistFormat:
         lines = significant_lines(head, limit=1)
         if not lines or is_md5sum_line(lines[0]):
             return False
+        if _prefixed(lines[0]) is not None:
+            return True
         hex_text = _hash_at_start(lines[0])
         return hex_text is not None and len(hex_text) in HEX_KIND_BY_LENGTH
 
@@ -60,6 +75,13 @@ class HashlistFormat:
         for number, line in iter_lines(path):
             text = line.strip()
             if not text or text.startswith("#"):
+                continue
+            named = _prefixed(text)
+            if named is not None:
+                try:
+                    yield BankRecord(digests=(parse_hash(*named),))
+                except InvalidIdentifierError as exc:
+                    sink.reject(f"line {number}", str(exc), line)
                 continue
             hex_text = _hash_at_start(text)
             if hex_text is None:
