@@ -10,7 +10,8 @@ from rich.table import Table
 from icarus.cli.context import AppContext
 from icarus.sensors.dataset import stats
 from icarus.sensors.formats import READERS
-from icarus.sensors.ingest import ingest_files
+from icarus.sensors.ingest import ingest_files, purge_expired
+from icarus.sensors.unmatched import purge_unmatched
 
 pass_app = click.make_pass_decorator(AppContext)
 
@@ -66,4 +67,20 @@ def stats_command(app: AppContext) -> int:
         for key, n in counts.items():
             table.add_row(key, f"{n:,}")
         app.out.print(table)
+    return 0
+
+
+@sightings.command("purge")
+@pass_app
+def purge_command(app: AppContext) -> int:
+    """Remove sightings older than the retention (setting sightings_retention_days) and
+    expired unmatched copies (sightings_unmatched_days). Whole days go; nothing else changes.
+    """
+    kept = app.settings.sightings_retention_days
+    expired = purge_expired(app.settings)
+    unmatched = purge_unmatched(app.settings)
+    app.out.print(
+        f"Removed {expired.rows:,} sightings over {expired.days:,} days "
+        f"(retention: {f'{kept} days' if kept is not None else 'none set, all kept'}), and "
+        f"{unmatched.rows:,} unmatched copies over {unmatched.days:,} days.")
     return 0

@@ -64,7 +64,9 @@ class Settings(BaseSettings):
         "unmatched area for candidate discovery, counted from its ingest (none: not kept).",
     )
     sightings_retention_days: int | None = Field(
-        default=None, ge=1, description="Sightings older than this may be purged (none: kept)."
+        default=None, ge=1,
+        description="`icarus sightings purge` removes observation days older than this "
+        "(none: kept).",
     )
 
     @field_validator("home")

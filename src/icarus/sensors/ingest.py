@@ -22,7 +22,7 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +42,7 @@ from icarus.sensors.dataset import Ledger, dataset_dir, ledger, recover, sightin
 from icarus.sensors.formats import READERS, SightingReader, SightingRecord, detect
 from icarus.sensors.schema import SIGHTINGS
 from icarus.sensors.unmatched import (
+    PurgeReport,
     purge_unmatched,
     recover_unmatched,
     reduce,
@@ -193,6 +194,32 @@ def _match(matcher: Matcher | None, batch: list[SightingRecord]) -> list[Match |
         for i, cid in zip(idx, ids, strict=True):
             out[i] = gravest[cid]
     return out
+
+
+def purge_expired(settings: Settings, *, now: datetime | None = None) -> PurgeReport:
+    """Remove the dataset's days observed more than ``sightings_retention_days`` before ``now``.
+
+    Whole day partitions go (the dataset is partitioned by observation day, so the age of the
+    evidence decides). With no retention set nothing is removed. The ledger keeps the files'
+    identities, so re-ingesting a purged file does not bring its sightings back.
+    """
+    keep = settings.sightings_retention_days
+    if keep is None:
+        return PurgeReport(0, 0)
+    oldest = (now or datetime.now(UTC)).astimezone(UTC).date() - timedelta(days=keep)
+    days = rows = 0
+    with _exclusive(settings):
+        root = dataset_dir(settings)
+        for day in sorted(root.glob("day=*")) if root.is_dir() else []:
+            try:
+                when = datetime.strptime(day.name[4:], "%Y-%m-%d").date()
+            except ValueError:
+                continue  # not a partition of ours: left alone
+            if when < oldest:
+                rows += sum(pq.ParquetFile(p).metadata.num_rows for p in day.glob("*.parquet"))
+                shutil.rmtree(day)
+                days += 1
+    return PurgeReport(days, rows)
 
 
 @contextmanager
