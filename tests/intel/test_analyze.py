@@ -20,23 +20,11 @@ from icarus.sim.eval import EvalReport, evaluate, read_results
 
 
 @pytest.fixture(scope="module")
-def workspace(tiny_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = load_settings(home=str(tmp_path_factory.mktemp("home")))
-    BankService(settings).import_file(tiny_world / "hashsets" / "known.vics.json",
-                                      set_name="known")
-    ingest_files(settings, sorted((tiny_world / "sightings").iterdir()))
-    return settings
-
-
-@pytest.fixture(scope="module")
 def analysed(workspace: Settings, tiny_world: Path) -> AnalysisReport:
     return analyze(workspace, operation="tiny", out_dir=default_out_dir(workspace, "tiny"),
                    earlier_intel=tiny_world / "hashsets" / "earlier-intel.json")
 
 
-@pytest.fixture(scope="module")
-def scored(tiny_world: Path, analysed: AnalysisReport) -> EvalReport:
-    return evaluate(tiny_world, analysed.out_dir)
 
 
 def _value(report: EvalReport, key: str) -> float:

@@ -14,24 +14,14 @@ from click.testing import CliRunner
 from icarus.bank.service import BankService
 from icarus.cli.candidates import candidates
 from icarus.cli.context import AppContext
-from icarus.core.settings import Settings, load_settings
+from icarus.core.settings import Settings
 from icarus.domain.categories import SetKind
 from icarus.identify.kinds import parse_digest
 from icarus.intel.analyze import AnalysisReport, analyze, default_out_dir
 from icarus.intel.review import VerdictKind, read_verdicts, record_verdict
 from icarus.sensors.dataset import query
-from icarus.sensors.ingest import ingest_files
 from icarus.sensors.unmatched import purge_unmatched, read_unmatched, unmatched_dir
-from icarus.sim.eval import EvalReport, evaluate
-
-
-@pytest.fixture(scope="module")
-def workspace(tiny_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = load_settings(home=str(tmp_path_factory.mktemp("home")))
-    BankService(settings).import_file(tiny_world / "hashsets" / "known.vics.json",
-                                      set_name="known")
-    ingest_files(settings, sorted((tiny_world / "sightings").iterdir()))
-    return settings
+from icarus.sim.eval import EvalReport
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +29,6 @@ def analysed(workspace: Settings) -> AnalysisReport:
     return analyze(workspace, operation="tiny", out_dir=default_out_dir(workspace, "tiny"))
 
 
-@pytest.fixture(scope="module")
-def scored(tiny_world: Path, analysed: AnalysisReport) -> EvalReport:
-    return evaluate(tiny_world, analysed.out_dir)
 
 
 def test_unmatched_rows_only_in_the_unmatched_area(workspace: Settings) -> None:
