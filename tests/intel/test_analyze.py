@@ -121,3 +121,34 @@ def test_subjects_without_known_material_are_not_suspects(tiny_world: Path,
     # Recall is not asserted here: persons sighted only with other content count as sighted,
     # but nothing they were seen with is known material (0.85 measured on tiny/seed 3).
     assert _value(evaluate(tiny_world, tmp_path / "out"), "suspects.precision") >= 0.9
+
+
+def test_one_bank_entry_under_two_hash_kinds_is_one_file(tmp_path: Path) -> None:
+    """The score counts bank entries: an ed2k and an MD5 of one entry are one known file."""
+    entries = [{"MediaID": i + 1, "Category": 2, "MD5": f"{i + 1:02x}" * 16,
+                "SHA1": f"{i + 1:02x}" * 20, "MediaSize": 1000,
+                "AlternativeHashes": [{"HashName": "ED2K", "HashValue": f"{i + 0xa1:02x}" * 16}]}
+               for i in range(2)]
+    vics = tmp_path / "set.vics.json"
+    vics.write_text(json.dumps({"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/"
+                                "DataModels/2.0.xml/US/$metadata#Media", "value": entries}),
+                    encoding="utf-8")
+    sightings = [("one", "ed2k", "a1" * 16), ("one", "md5", "01" * 16),
+                 ("two", "ed2k", "a1" * 16), ("two", "ed2k", "a2" * 16)]
+    lines = [json.dumps({
+        "v": 1, "record_id": f"r{n}", "observed_at": f"2024-04-01T00:0{n}:00Z",
+        "network": "edonkey", "ip": "192.0.2.1" if who == "one" else "198.51.100.7",
+        "port": 4662, "content_kind": kind, "content_id": digest,
+        "user_hash": ("11" if who == "one" else "22") * 16, "sensor": "s1",
+        "evidence": "advertised"}) for n, (who, kind, digest) in enumerate(sightings)]
+    feed = tmp_path / "s1.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = load_settings(home=str(tmp_path / "home"))
+    BankService(settings).import_file(vics, set_name="known")
+    ingest_files(settings, [feed])
+    analyze(settings, operation="items", out_dir=tmp_path / "out")
+    subjects = pq.read_table(tmp_path / "out" / "subjects.parquet").to_pylist()
+    leads = {r["subject_id"]: r for r in pq.read_table(tmp_path / "out" / "leads.parquet")
+             .to_pylist()}
+    n_files = {row["record_id"]: leads[row["subject_id"]]["n_files"] for row in subjects}
+    assert n_files == {"r0": 1, "r1": 1, "r2": 2, "r3": 2}

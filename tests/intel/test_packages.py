@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import stat
+import xml.etree.ElementTree as ET
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,14 @@ from icarus.intel.packages import (
     sign_document,
     verify,
     write_packages,
+)
+from icarus.intel.packages.worldmap import (
+    HIGHLIGHT,
+    LAND,
+    SHADES,
+    country_map,
+    known_countries,
+    overview_map,
 )
 from icarus.sensors.ingest import ingest_files
 
@@ -233,3 +242,94 @@ def test_commands(workspace: Settings, written: tuple[WrittenPackage, ...],
                                 obj=app)
     assert result.exception is not None and exit_code_for(result.exception) == 3
     assert "signature" in result.stderr
+
+
+_SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _fills(svg: str) -> dict[str, str]:
+    """Country code → fill of each country drawn on the map (``map-<cc>`` groups)."""
+    root = ET.fromstring(svg)  # noqa: S314 - our own output
+    return {g.attrib["id"][4:]: g.attrib["fill"] for g in root.iter(f"{_SVG}g")
+            if g.attrib.get("id", "").startswith("map-")}
+
+
+def _texts(svg: str) -> list[str]:
+    return [t.text or "" for t in ET.fromstring(svg).iter(f"{_SVG}text")]  # noqa: S314
+
+
+@pytest.mark.parametrize("country", ["DE", "LU", "US", "NZ", "VA"])
+def test_country_map_highlights_only_its_country(country: str) -> None:
+    svg = country_map("op1", country, 7)
+    fills = _fills(svg)
+    assert fills[country.lower()] == HIGHLIGHT
+    assert [cc for cc, fill in fills.items() if fill == HIGHLIGHT] == [country.lower()]
+    assert len(fills) >= 2 and set(fills.values()) == {HIGHLIGHT, LAND}  # neighbours, unshaded
+    root = ET.fromstring(svg)  # noqa: S314
+    group = next(g for g in root.iter(f"{_SVG}g") if g.attrib.get("id") == f"map-{country.lower()}")
+    assert group.findall(f"{_SVG}path")
+    texts = _texts(svg)
+    assert texts[0] == f"Operation op1: suspects located in {country}"
+    assert any(t.startswith(f"{country}: 7 suspects in this package") for t in texts)
+    assert any("pygal_maps_world" in t and "LGPL-3.0-or-later" in t for t in texts)
+    assert not re.search(r"url\(|href|<script|<image", svg)  # nothing to fetch, nothing to run
+    assert ("<circle" in svg) == (country == "VA")  # a ring makes a micro-state visible
+
+
+def test_map_draws_nothing_past_its_frame() -> None:
+    """fpdf2 clips nothing: paths crossing the map's edge must be cut, the rest dropped."""
+    from icarus.intel.packages.worldmap import _BOTTOM, _TOP, WIDTH, _rings
+
+    for country in ("DE", "US"):
+        root = ET.fromstring(country_map("op1", country, 1))  # noqa: S314
+        frame = next(g for g in root.iter(f"{_SVG}g") if "transform" in g.attrib)
+        tx, ty, k = (float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?",
+                                                        frame.attrib["transform"]))
+        for path in frame.iter(f"{_SVG}path"):
+            for ring in _rings(path.attrib["d"], flat=False):
+                for x, y in ring:
+                    assert -0.5 <= tx + k * x <= WIDTH + 0.5, (country, x)  # rounding
+                    assert _TOP - 0.5 <= ty + k * y <= _BOTTOM + 0.5, (country, y)
+
+
+@pytest.mark.parametrize("code", ["XK", "d3", ""])
+def test_a_country_without_outline_gets_the_world_without_highlight(code: str) -> None:
+    assert code.upper() not in known_countries()
+    svg = country_map("op1", code, 2)
+    fills = _fills(svg)
+    assert len(fills) == len(known_countries()) and HIGHLIGHT not in fills.values()
+    assert any(f"{code} has no outline in the map data" in t for t in _texts(svg))
+
+
+def test_overview_shades_every_country_by_its_suspects() -> None:
+    svg = overview_map("op1", {"DE": 300, "FR": 20, "NL": 1, "LU": 0, "XK": 3, "US": 5000})
+    fills = _fills(svg)
+    assert (fills["de"], fills["fr"], fills["nl"], fills["us"]) == \
+        (SHADES[3], SHADES[1], SHADES[0], SHADES[4])
+    assert fills["lu"] == fills["br"] == LAND
+    assert "not drawn (no outline): XK 3" in _texts(svg)
+
+
+def _svg_of(html: str) -> str:
+    found = re.search(r"<svg\b.*?</svg>", html, re.DOTALL)
+    assert found, "no inline SVG"
+    return found.group(0)
+
+
+def test_reports_show_the_country_map(written: tuple[WrittenPackage, ...]) -> None:
+    for w in written:
+        html = (w.folder / "report.html").read_text("utf-8")
+        svg = _svg_of(html)
+        assert html.index(svg) < html.index("Leads by AS organisation")  # in the summary
+        assert _fills(svg)[w.country.lower()] == HIGHLIGHT
+        assert any(t.startswith(f"{w.country}: {w.suspects} suspect") for t in _texts(svg))
+        # The PDF draws the same map on its summary page: the country's fill and its outlines
+        # (cubic curves) in the content stream that shows "Summary".
+        pages = [zlib.decompress(s).decode("latin-1") for s in re.findall(
+            rb"stream\r?\n(.*?)\r?\nendstream", (w.folder / "report.pdf").read_bytes(),
+            re.DOTALL) if s[:2] == b"x\x9c"]
+        summary = next(p for p in pages if "(Summary) Tj" in p)
+        red = " ".join(f"{int(HIGHLIGHT[i:i + 2], 16) / 255:.4f}".rstrip("0") for i in (1, 3, 5))
+        assert f"{red} rg" in summary
+        assert len(re.findall(r" c\b", summary)) > 100
+        assert f"(Operation tiny: suspects located in {w.country}) Tj" in summary

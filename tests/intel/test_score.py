@@ -136,3 +136,38 @@ def test_missing_columns_and_unassigned_sightings_are_refused() -> None:
                        pa.table({"sighting_id": table["sighting_id"], "subject_id": ["a"]}))
     with pytest.raises(InputError, match="no subject"):
         score_subjects(table, pa.table({"sighting_id": [b"x" * 16], "subject_id": ["a"]}))
+
+
+def _kind_row(n: int, subject: str, kind: str, digest: bytes, severity: int) -> dict[str, Any]:
+    return _row(n, subject=subject, severity=severity) | {"content_kind": kind,
+                                                           "content_id": digest}
+
+
+def test_a_bank_entry_seen_under_two_hash_kinds_is_one_file() -> None:
+    ed2k_a, sha1_a = b"\x01" * 16, b"\x02" * 20  # entry 0:0, seen as ed2k and SHA-1
+    ed2k_b, sha1_b = b"\x03" * 16, b"\x04" * 20  # entry 0:1
+    rows = [_kind_row(0, "one", "ed2k", ed2k_a, 3), _kind_row(1, "one", "sha1", sha1_a, 3),
+            _kind_row(2, "two", "ed2k", ed2k_a, 3), _kind_row(3, "two", "sha1", sha1_b, 2),
+            _kind_row(4, "two", "md5", b"\x05" * 16, 1)]  # a digest items does not name
+    items = pa.table({"content_kind": ["ed2k", "sha1", "ed2k", "sha1"],
+                      "content_id": pa.array([ed2k_a, sha1_a, ed2k_b, sha1_b], pa.binary()),
+                      "item": ["0:0", "0:0", "0:1", "0:1"]})
+    table = pa.Table.from_pylist([{k: v for k, v in r.items() if k != "_subject"} for r in rows],
+                                 schema=SIGHTINGS)
+    assignments = pa.table({"sighting_id": table["sighting_id"],
+                            "subject_id": [r["_subject"] for r in rows]})
+    by_items = {r["subject_id"]: r for r in
+                score_subjects(table, assignments, items=items).to_pylist()}
+    one, two = by_items["one"], by_items["two"]
+    assert (one["n_files"], one["n_files_gravest"], one["sum_severity"]) == (1, 1, 3)
+    assert "1 distinct known file, 1 of the gravest severity" in reasons(one)
+    assert (two["n_files"], two["n_files_gravest"], two["sum_severity"]) == (3, 1, 6)
+    # Without items every digest is its own file: the entry seen twice counts twice.
+    by_digest = _score(rows)
+    assert (by_digest["one"]["n_files"], by_digest["one"]["sum_severity"]) == (2, 6)
+    assert by_digest["one"]["score"] > one["score"]
+    duplicated = pa.concat_tables([items, items.slice(0, 1)])
+    with pytest.raises(InputError, match="twice"):
+        score_subjects(table, assignments, items=duplicated)
+    with pytest.raises(InputError, match=r"items\.item"):
+        score_subjects(table, assignments, items=items.drop_columns(["item"]))

@@ -135,14 +135,15 @@ def analyze(settings: Settings, *, operation: str, out_dir: Path,
     where = jurisdictions(subject, sightings["ip"], locator=locator)
     asn = _asn_names(subject, sightings["ip"], locator or default_locator())
     step(STAGES[3])
-    scores = score_subjects(sightings, resolution.assignments)
+    items = bank_items(settings, sightings)  # one item per bank entry: scoring and networks
+    scores = score_subjects(sightings, resolution.assignments, items=items)
     suspect_ids = pc.unique(pc.filter(subject, pc.not_equal(sightings["match_set"], "")))
     leads = _leads(scores, where, asn, _identifiers(sightings, subject), suspect_ids)
     step(STAGES[4])
     earlier = read_earlier_intel(earlier_intel) if earlier_intel is not None else None
     found = find_networks(sightings, resolution.assignments, earlier=earlier,
                           countries=where.select(["subject_id", "country"]),
-                          items=bank_items(settings, sightings))
+                          items=items)
     matched = pc.not_equal(sightings["match_set"], "")  # research mode keeps the others
     unknown = pa.concat_tables([read_unmatched(settings),
                                 sightings.filter(pc.invert(matched))])
@@ -169,8 +170,9 @@ def analyze(settings: Settings, *, operation: str, out_dir: Path,
 def bank_items(settings: Settings, sightings: pa.Table) -> pa.Table:
     """Which sighted digests are one item: the bank entry each matched (segment and row).
 
-    The same file seen as ed2k on eDonkey and as SHA-1 on Gnutella is then one item for the
-    co-sharing graph. Digests matching no entry (research mode) are their own items.
+    The same file seen as ed2k on eDonkey and as SHA-1 on Gnutella is then one item: one
+    distinct known file for the score and one item for the co-sharing graph. Digests matching
+    no entry (research mode) are their own items.
     """
     matcher = BankService(settings).matcher()
     kinds: list[str] = []

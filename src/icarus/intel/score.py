@@ -107,18 +107,24 @@ def _log_scaled(n: FloatArray | IntArray, cap: int) -> FloatArray:
 
 
 def score_subjects(sightings: pa.Table, assignments: pa.Table, *,
-                   now: datetime | None = None) -> pa.Table:
+                   now: datetime | None = None, items: pa.Table | None = None) -> pa.Table:
     """Score every subject of ``assignments`` (sighting_id → subject_id) from ``sightings``.
 
     Returns :data:`SCORES`, sorted by score (highest first), then subject id; equal inputs give
-    equal tables whatever their row order. A file is a distinct (content_kind, content_id)
-    with a known match (non-empty ``match_set``). ``now`` (the analysis time) defaults to the
-    last ``observed_at``. Raises :class:`InputError` if a column is missing or a sighting has
-    no subject.
+    equal tables whatever their row order. A file is a distinct item with a known match
+    (non-empty ``match_set``): ``items`` (``content_kind``, ``content_id``, ``item``, e.g. from
+    ``icarus.intel.analyze.bank_items``) names the bank entry each digest matched, so that the
+    ed2k and the SHA-1 of one entry are one file; a digest it does not name (or every digest,
+    without ``items``) is its own item. ``now`` (the analysis time) defaults to the last
+    ``observed_at``. Raises :class:`InputError` if a column is missing, a sighting has no
+    subject or ``items`` names a digest twice.
     """
     missing = [c for c in _NEEDED if c not in sightings.column_names]
     missing += [f"assignments.{c}" for c in ("sighting_id", "subject_id")
                 if c not in assignments.column_names]
+    if items is not None:
+        missing += [f"items.{c}" for c in ("content_kind", "content_id", "item")
+                    if c not in items.column_names]
     if missing:
         raise InputError(f"cannot score: column(s) {', '.join(missing)} missing")
     t = _joined(sightings, assignments)
@@ -141,7 +147,7 @@ def score_subjects(sightings: pa.Table, assignments: pa.Table, *,
     best = np.zeros(n)
     for k, level in EVIDENCE_LEVELS.items():
         best = np.where(counts[k] > 0, np.maximum(best, level), best)
-    files, gravest, sev_max, sev_sum = _files(t, s, n)
+    files, gravest, sev_max, sev_sum = _files(t, s, n, _item_codes(t, items))
     sighted = np.bincount(s, minlength=n)
     comp: dict[str, FloatArray] = {
         "evidence": best,
@@ -188,18 +194,40 @@ def _joined(sightings: pa.Table, assignments: pa.Table) -> pa.Table:
     return joined
 
 
-def _files(t: pa.Table, s: IntArray, n: int) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """Per subject: distinct known files, those of the gravest grade, max and summed severity
-    (a file's severity is the gravest any of its sightings carries)."""
+def _item_codes(t: pa.Table, items: pa.Table | None) -> IntArray:
+    """One code per row of ``t``: equal codes are one item (one bank entry, or one digest).
+
+    Keys are tagged so that an item name can never equal a digest's key."""
+    digest = pc.binary_join_element_wise(
+        pa.scalar(b"d"), pc.cast(t["content_kind"], pa.binary()),
+        pc.cast(t["content_id"], pa.binary()), b"\x00")
+    if items is not None and items.num_rows:
+        mapping = pa.table({
+            "d": pc.binary_join_element_wise(
+                pa.scalar(b"d"), pc.cast(items["content_kind"], pa.binary()),
+                pc.cast(items["content_id"], pa.binary()), b"\x00"),
+            "key": pc.binary_join_element_wise(
+                pa.scalar(b"i"), pc.cast(items["item"], pa.binary()), b"\x00")})
+        if pc.count_distinct(mapping["d"]).as_py() != mapping.num_rows:
+            raise InputError("cannot score: items names a (content_kind, content_id) twice")
+        rows = pa.table({"d": digest, "r": pa.array(np.arange(t.num_rows), pa.int64())})
+        joined = rows.join(mapping, "d", join_type="left outer").sort_by("r")
+        digest = pc.coalesce(joined["key"], joined["d"])
+    return np.asarray(pc.dictionary_encode(pa.chunked_array(digest).combine_chunks()).indices,
+                      np.int64)
+
+
+def _files(t: pa.Table, s: IntArray, n: int,
+           item: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Per subject: distinct known files (items), those of the gravest grade, max and summed
+    severity (a file's severity is the gravest any of its sightings carries)."""
     known = np.asarray(pc.not_equal(t["match_set"], "").to_numpy(zero_copy_only=False),
                        dtype=bool)
-    kind = np.asarray(t["content_kind"].combine_chunks().dictionary_encode().indices, np.int64)
-    cid = np.asarray(t["content_id"].combine_chunks().dictionary_encode().indices, np.int64)
     sev = np.asarray(t["severity"].to_numpy(zero_copy_only=False), dtype=np.int64)
     zero = np.zeros(n, dtype=np.int64)
     if not known.any():
         return zero, zero.copy(), zero.copy(), zero.copy()
-    keys = np.stack([s[known], kind[known], cid[known]], 1)
+    keys = np.stack([s[known], item[known]], 1)
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     file_sev = np.zeros(len(uniq), dtype=np.int64)
     np.maximum.at(file_sev, inverse.reshape(-1), sev[known])

@@ -1,4 +1,4 @@
-"""The package's HTML report: one self-contained file (inline CSS, no image, no URL)."""
+"""The package's HTML report: one self-contained file (inline CSS and SVG map, no URL)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import jinja2
 
 from icarus.intel.packages.model import Package, to_document
+from icarus.intel.packages.worldmap import country_map
 
 __all__ = ["by_asn", "render_html"]
 
@@ -32,11 +33,14 @@ def by_asn(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def render_html(package: Package) -> str:
-    """The HTML report of ``package``: summary, leads by AS organisation, leads, and per
-    suspect its reasons, score components, identifiers and evidence timeline. The same
-    package always gives the same text."""
+    """The HTML report of ``package``: summary with the country's map (inline SVG), leads by
+    AS organisation, leads, and per suspect its reasons, score components, identifiers and
+    evidence timeline. The same package always gives the same text."""
     env = _environment()
     doc = to_document(package)
     css = resources.files("icarus.intel.packages").joinpath("templates", "report.css").read_text(
         "utf-8")
-    return env.get_template("report.html.j2").render(doc=doc, css=css, by_asn=by_asn(doc))
+    # Marked safe in the template: the SVG is Icarus's own, every text in it escaped.
+    svg = country_map(doc["operation"], doc["country"], doc["summary"]["suspects"])
+    return env.get_template("report.html.j2").render(doc=doc, css=css, by_asn=by_asn(doc),
+                                                     map_svg=svg)

@@ -1,12 +1,14 @@
-"""The package's PDF report (fpdf2: pure Python, core fonts only, no image).
+"""The package's PDF report (fpdf2: pure Python, core fonts only, the map as vector drawing).
 
-The content is the HTML report's: summary, leads by AS organisation, leads, and per suspect
-its reasons, components, identifiers and evidence timeline. Core PDF fonts cover Latin-1
+The content is the HTML report's: summary with the country's map (the same SVG, drawn by
+fpdf2's SVG support), leads by AS organisation, leads, and per suspect its reasons,
+components, identifiers and evidence timeline. Core PDF fonts cover Latin-1
 only: any other character is written as ``<U+XXXX>`` so that nothing is silently lost.
 """
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Sequence
 from datetime import datetime
@@ -17,12 +19,14 @@ from fpdf.fonts import FontFace
 
 from icarus.intel.packages.model import Package, to_document
 from icarus.intel.packages.render_html import by_asn
+from icarus.intel.packages.worldmap import HEIGHT, WIDTH, country_map
 
 __all__ = ["pdf_text", "render_pdf"]
 
 _HEAD = FontFace(emphasis="BOLD", fill_color=(230, 230, 230))
 _MONO, _MONO_LINE = 6.5, 2.9
 _MONO_CHARS = 190  # Courier is 0.6 em wide: 190 x 6.5 pt x 0.6 fits 277 mm of landscape A4
+_MAP_LEFT, _MAP_WIDTH = 127, 150  # mm from the left margin: beside the summary tables
 
 
 def pdf_text(text: str) -> str:
@@ -76,16 +80,24 @@ def render_pdf(package: Package, created: datetime) -> bytes:
 def _summary(pdf: FPDF, doc: dict[str, Any]) -> None:
     summary = doc["summary"]
     _heading(pdf, "Summary")
-    _table(pdf, ("suspects", "sightings", "distinct known files"),
+    page, top = pdf.page, pdf.get_y()
+    height = _MAP_WIDTH * HEIGHT / WIDTH
+    if pdf.will_page_break(height):
+        pdf.add_page()
+        page, top = pdf.page, pdf.get_y()
+    svg = country_map(doc["operation"], doc["country"], summary["suspects"])
+    pdf.image(io.BytesIO(svg.encode("utf-8")), x=pdf.l_margin + _MAP_LEFT, y=top,
+              w=_MAP_WIDTH, h=height)
+    pdf.set_y(top)
+    _table(pdf, ("suspects", "sightings", "distinct content hashes"),
            [(summary["suspects"], summary["sightings"], summary["files"])], (40, 40, 40))
     for title, key, unit in (("category", "categories", "files"),
                              ("network", "networks", "sightings"),
                              ("evidence level", "evidence", "sightings")):
         _table(pdf, (title, unit), list(summary[key].items()), (50, 30))
+    if pdf.page == page:  # below the map, whichever is longer
+        pdf.set_y(max(pdf.get_y(), top + height + 3))
     _heading(pdf, "Leads by AS organisation")
-    pdf.set_font("Helvetica", style="I", size=8)
-    pdf.multi_cell(0, 4, "In place of a map: Icarus ships no country geometry.",
-                   new_x="LMARGIN", new_y="NEXT")
     _table(pdf, ("AS organisation", "suspects", "highest score"),
            [(r["asn_name"], r["suspects"], f"{r['best']:.1f}") for r in by_asn(doc)],
            (90, 30, 30))
