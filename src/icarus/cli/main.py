@@ -58,8 +58,10 @@ def cli(ctx: click.Context, home: str | None, quiet: bool) -> None:
 def _register() -> None:
     from icarus.cli import (
         analyze,
+        audit,
         bank,
         candidates,
+        db,
         demo,
         evaluation,
         hashing,
@@ -67,6 +69,7 @@ def _register() -> None:
         packages,
         sightings,
         sim,
+        users,
     )
 
     cli.add_command(bank.bank)
@@ -79,6 +82,9 @@ def _register() -> None:
     cli.add_command(analyze.analyze_command)
     cli.add_command(candidates.candidates)
     cli.add_command(packages.packages)
+    cli.add_command(db.db_group)
+    cli.add_command(users.users_group)
+    cli.add_command(audit.audit_group)
 
 
 _register()

@@ -10,7 +10,13 @@
     │   ├── CorruptInputError      a file's structure is broken; nothing of it is used
     │   └── InvalidIdentifierError a hash, link, magnet or torrent is malformed
     ├── StateError                 the workspace forbids the operation (exit 3)
-    │   └── NotFoundError          a named thing (hash set, file) does not exist
+    │   ├── NotFoundError          a named thing (hash set, file, record) does not exist,
+    │   │                          or the actor may not know that it exists
+    │   ├── PermissionDeniedError  the actor's role does not allow the action
+    │   ├── AuthenticationError    unknown user, wrong password or token, locked account
+    │   ├── ConflictError          a stale version, or a name or record already taken
+    │   ├── TransitionError        an outcome cannot go from its state to the one asked
+    │   └── AuditChainError        the audit log was altered: names the first bad entry
     └── InternalError              a bug or an environment fault (exit 4)
 
 Exit codes are assigned only in ``icarus.cli``; HTTP statuses only in ``icarus.web``.
@@ -64,3 +70,27 @@ class NotFoundError(StateError):
 
 class InternalError(IcarusError):
     """An invariant was broken: a bug, or a fault of the environment."""
+
+
+class PermissionDeniedError(StateError):
+    """The actor's role does not allow the action (whatever the record)."""
+
+
+class AuthenticationError(StateError):
+    """Credentials were refused. The message never says whether the user exists or is locked."""
+
+
+class ConflictError(StateError):
+    """The record changed since it was read (stale version), or the name is taken."""
+
+
+class TransitionError(StateError):
+    """An outcome cannot move from its current state to the state asked for."""
+
+
+class AuditChainError(StateError):
+    """The hash-chained audit log does not verify; ``seq`` is the first bad entry."""
+
+    def __init__(self, message: str, *, seq: int) -> None:
+        self.seq = seq
+        super().__init__(message)

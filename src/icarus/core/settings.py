@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         description="`icarus sightings purge` removes observation days older than this "
         "(none: kept).",
     )
+    database_url: str | None = Field(
+        default=None,
+        description="The coordination database, an SQLAlchemy URL such as "
+        "postgresql+psycopg://user@host/db (none: SQLite file <home>/coord.sqlite).",
+    )
 
     @field_validator("home")
     @classmethod

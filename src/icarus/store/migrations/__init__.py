@@ -1,0 +1,1 @@
+"""Alembic migrations of the coordination database (run by :mod:`icarus.store.migrate`)."""

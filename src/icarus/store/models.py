@@ -1,0 +1,22 @@
+"""Every model, importable from one place (the migrations compare against ``Base.metadata``)."""
+
+from __future__ import annotations
+
+from icarus.store.base import Base
+from icarus.store.models_audit import GENESIS_HASH, AuditEvent, AuditHead
+from icarus.store.models_cases import (
+    DeconflictionAlert,
+    Lead,
+    LeadMarker,
+    Operation,
+    OperationAgency,
+    Outcome,
+    OutcomeChange,
+    OutcomeState,
+    Referral,
+)
+from icarus.store.models_people import Agency, ApiToken, Role, User
+
+__all__ = ["GENESIS_HASH", "Agency", "ApiToken", "AuditEvent", "AuditHead", "Base",
+           "DeconflictionAlert", "Lead", "LeadMarker", "Operation", "OperationAgency",
+           "Outcome", "OutcomeChange", "OutcomeState", "Referral", "Role", "User"]
