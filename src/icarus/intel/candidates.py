@@ -2,14 +2,16 @@
 
 Alert and unmatched sightings are resolved together (the rules of :mod:`icarus.intel.resolve`),
 so an unmatched sighting belongs to a subject exactly when the analysis would have put it there.
-A *holder* of an item (one ``content_kind``/``content_id``) is a subject sighted with it; a
-*suspect holder* is one that also has an alert sighting, weighted by its lead score relative to
-the best lead. The statistic (docs/intel/candidates.md)::
+The identifiers of one file on several networks (ed2k, SHA-1, BTIH) are grouped into one
+candidate by their size and name (:mod:`icarus.intel.candidates_groups`). A *holder* of a
+candidate is a subject sighted with any of its identifiers; a *suspect holder* is one that also
+has an alert sighting. The statistic (docs/intel/candidates.md) is the suspects' share of the
+holders, shrunk towards the base share ``p0`` by ``m`` pseudo-holders, over ``p0``::
 
-    statistic = weighted_suspects * suspect_holders / (holders + 1)
+    lift = ((suspect_holders + m * p0) / (holders + m)) / p0
 
-rewards items many (and strongly scored) suspects hold and penalises items many others hold too
-(popular benign files); ``+ 1`` keeps an item one suspect holds alone from ranking as if proven.
+so a file held (nearly) only by suspects ranks high, a popular file that many others hold too
+ranks near 1 or below, and an item one suspect holds alone is not taken as proven.
 """
 
 from __future__ import annotations
@@ -20,96 +22,128 @@ import pyarrow.compute as pc
 
 from icarus.domain.digests import Digest
 from icarus.identify.kinds import format_digest
+from icarus.intel.candidates_groups import group_identifiers
 from icarus.intel.geo import Locator
 from icarus.intel.resolve import resolve_subjects
 from icarus.sensors.schema import SIGHTINGS
 
-__all__ = ["CANDIDATES", "find_candidates"]
+__all__ = ["CANDIDATES", "PRIOR_HOLDERS", "find_candidates"]
+
+PRIOR_HOLDERS = 5.0
+"""``m``: the weight of the base share, in holders (docs/intel/candidates.md)."""
 
 CANDIDATES = pa.schema([
     pa.field("rank", pa.int64(), nullable=False),
-    pa.field("content_kind", pa.string(), nullable=False),
+    pa.field("content_kind", pa.string(), nullable=False),  # the group's primary identifier
     pa.field("content_id", pa.string(), nullable=False),  # the kind's canonical text
+    pa.field("identifiers", pa.string(), nullable=False),  # every KIND:DIGEST of the file
     pa.field("statistic", pa.float64(), nullable=False),
     pa.field("suspect_holders", pa.int64(), nullable=False),
     pa.field("holders", pa.int64(), nullable=False),
     pa.field("weighted_suspects", pa.float64(), nullable=False),
     pa.field("lift", pa.float64(), nullable=False),
     pa.field("file_size", pa.int64()),
+    pa.field("file_name", pa.string()),
     pa.field("first_seen", pa.timestamp("us", tz="UTC"), nullable=False),
     pa.field("last_seen", pa.timestamp("us", tz="UTC"), nullable=False),
     pa.field("reasons", pa.string(), nullable=False),
 ])
-"""``candidates.parquet``: results-v1's columns (rank, content_kind, content_id) and why."""
+"""``candidates.parquet``: results-v1's columns (rank, content_kind, content_id), every
+identifier of the file, and why."""
 
 
 def find_candidates(alert: pa.Table, unmatched: pa.Table, assignments: pa.Table,
                     scores: pa.Table, *, min_suspects: int = 1,
-                    locator: Locator | None = None) -> pa.Table:
-    """Rank the unknown items of ``unmatched`` (SIGHTINGS) that suspects hold (:data:`CANDIDATES`).
+                    locator: Locator | None = None,
+                    prior_holders: float = PRIOR_HOLDERS) -> pa.Table:
+    """Rank the unknown files of ``unmatched`` (SIGHTINGS) that suspects hold (:data:`CANDIDATES`).
 
     ``alert`` are the analysed sightings, ``assignments`` their subjects (resolve's
-    ASSIGNMENTS) and ``scores`` each subject's lead ``score``. Only items held by at least
-    ``min_suspects`` suspects are listed; ties are broken by kind and digest, so the output
-    depends only on the input.
+    ASSIGNMENTS) and ``scores`` each subject's lead ``score``. Only files held by at least
+    ``min_suspects`` suspects are listed; ties are broken by suspect holders, then kind and
+    digest, so the output depends only on the input.
     """
     if unmatched.num_rows == 0:
         return CANDIDATES.empty_table()
     union = pa.concat_tables([alert.select(SIGHTINGS.names).cast(SIGHTINGS),
                               unmatched.select(SIGHTINGS.names).cast(SIGHTINGS)])
     joint = resolve_subjects(union, locator=locator).assignments["subject_id"]
+    del union
     n_alert = alert.num_rows
-    weight = _weights(alert, assignments, scores, joint.slice(0, n_alert))
-    holders = pa.table({"kind": unmatched["content_kind"], "id": unmatched["content_id"],
-                        "s": joint.slice(n_alert), "t": unmatched["observed_at"],
-                        "size": unmatched["file_size"]})
-    per = holders.group_by(["kind", "id", "s"]).aggregate([("t", "min"), ("t", "max"),
-                                                          ("size", "max")])
-    w = np.array([weight.get(s, 0.0) for s in per["s"].to_pylist()])
-    per = per.append_column("w", pa.array(w)).append_column("is_s", pa.array(w > 0))
-    items = per.group_by(["kind", "id"]).aggregate([
-        ("s", "count"), ("is_s", "sum"), ("w", "sum"), ("t_min", "min"), ("t_max", "max"),
-        ("size_max", "max")])
-    n_s = items["is_s_sum"].to_numpy(zero_copy_only=False).astype(np.int64)
-    n_h = items["s_count"].to_numpy(zero_copy_only=False).astype(np.int64)
-    w_s = items["w_sum"].to_numpy(zero_copy_only=False)
-    # The base rate: the share of all holding subjects that are suspects.
-    base = float(np.count_nonzero(w > 0)) / max(len(w), 1) or 1.0
-    lift = (n_s / np.maximum(n_h, 1)) / base
-    stat = w_s * n_s / (n_h + 1)
-    items = items.append_column("stat", pa.array(stat)).append_column("lift", pa.array(lift))
+    weights = _weights(alert, assignments, scores, joint.slice(0, n_alert))
+    seen = pa.table({"kind": unmatched["content_kind"], "id": unmatched["content_id"],
+                     "size": unmatched["file_size"], "name": unmatched["file_name"]})
+    ids = group_identifiers(seen)
+    del seen
+    rows = pa.table({"kind": unmatched["content_kind"], "id": unmatched["content_id"],
+                     "s": joint.slice(n_alert), "t": unmatched["observed_at"]})
+    # (identifier, holder) first: far fewer rows than sightings to join with the groups
+    pairs = rows.group_by(["kind", "id", "s"], use_threads=False).aggregate(
+        [("t", "min"), ("t", "max")])
+    del rows
+    pairs = pairs.join(ids.select(["kind", "id", "group"]), ["kind", "id"], use_threads=False)
+    per = pairs.group_by(["group", "s"], use_threads=False).aggregate(
+        [("t_min", "min"), ("t_max", "max")]).rename_columns(
+        {"t_min_min": "t_min", "t_max_max": "t_max"})
+    del pairs
+    per = per.join(weights, "s", use_threads=False)
+    w = pc.fill_null(per["w"], 0.0)
+    per = per.set_column(per.schema.get_field_index("w"), "w", w).append_column(
+        "is_s", pc.greater(w, 0.0))
+    items = per.group_by(["group"], use_threads=False).aggregate([
+        ("s", "count"), ("is_s", "sum"), ("w", "sum"), ("t_min", "min"), ("t_max", "max")])
+    n_s = items["is_s_sum"].to_numpy(zero_copy_only=False).astype(np.float64)
+    n_h = items["s_count"].to_numpy(zero_copy_only=False).astype(np.float64)
+    # The base share: of all (file, holder) pairs, those of a suspect.
+    p0 = float(n_s.sum() / max(n_h.sum(), 1.0)) or 1.0
+    lift = ((n_s + prior_holders * p0) / (n_h + prior_holders)) / p0
+    items = items.append_column("lift", pa.array(lift))
     items = items.filter(pc.greater_equal(items["is_s_sum"], max(min_suspects, 1)))
-    items = items.sort_by([("stat", "descending"), ("kind", "ascending"), ("id", "ascending")])
-    return _table(items)
+    primary = ids.filter(ids["primary"]).select(["group", "kind", "id", "size", "name"])
+    items = items.join(primary, "group", use_threads=False)
+    items = items.sort_by([("lift", "descending"), ("is_s_sum", "descending"),
+                           ("kind", "ascending"), ("id", "ascending")])
+    return _table(items, ids, p0)
 
 
 def _weights(alert: pa.Table, assignments: pa.Table, scores: pa.Table,
-             joint: pa.ChunkedArray) -> dict[str, float]:
-    """Each joint subject holding alert sightings: its best lead score over the best lead's."""
-    score = dict(zip(scores["subject_id"].to_pylist(), scores["score"].to_pylist(),
-                     strict=True))
-    top = max((float(v) for v in score.values()), default=0.0) or 1.0
-    by_sighting = dict(zip(assignments["sighting_id"].to_pylist(),
-                           assignments["subject_id"].to_pylist(), strict=True))
-    out: dict[str, float] = {}
-    for sid, s in zip(alert["sighting_id"].to_pylist(), joint.to_pylist(), strict=True):
-        # A floor keeps a weakly scored suspect a suspect (weight > 0).
-        value = max(float(score.get(by_sighting.get(sid, ""), 0.0)) / top, 0.05)
-        out[s] = max(out.get(s, 0.0), value)
-    return out
+             joint: pa.ChunkedArray) -> pa.Table:
+    """Each joint subject holding alert sightings (``s``): its best lead score over the best
+    lead's (``w``), at least 0.05 so that a weakly scored suspect stays a suspect."""
+    top = float(pc.max(scores["score"]).as_py() or 0.0) if scores.num_rows else 0.0
+    top = top or 1.0
+    own = pa.table({"sighting_id": alert["sighting_id"], "s": joint})
+    own = own.join(assignments.select(["sighting_id", "subject_id"]), "sighting_id",
+                   use_threads=False)
+    own = own.join(scores.select(["subject_id", "score"]), "subject_id", use_threads=False)
+    value = pc.max_element_wise(pc.divide(pc.cast(pc.fill_null(own["score"], 0.0),
+                                                  pa.float64()), top), 0.05)
+    best = pa.table({"s": own["s"], "w": value}).group_by("s", use_threads=False).aggregate(
+        [("w", "max")])
+    return best.rename_columns({"w_max": "w"})
 
 
-def _table(items: pa.Table) -> pa.Table:
+def _table(items: pa.Table, ids: pa.Table, p0: float) -> pa.Table:
+    members: dict[int, list[str]] = {}
+    order = np.lexsort((np.arange(ids.num_rows), ~ids["primary"].to_numpy(zero_copy_only=False)))
+    for g, kind, value in zip(ids["group"].take(order).to_pylist(),
+                              ids["kind"].take(order).to_pylist(),
+                              ids["id"].take(order).to_pylist(), strict=True):
+        members.setdefault(g, []).append(f"{kind}:{format_digest(Digest(kind, value))}")
     rows = []
     for rank, r in enumerate(items.to_pylist(), 1):
+        listed = members[r["group"]]
+        n_s, n_h, w_s = int(r["is_s_sum"]), int(r["s_count"]), float(r["w_sum"])
         rows.append({
             "rank": rank, "content_kind": r["kind"],
             "content_id": format_digest(Digest(r["kind"], r["id"])),
-            "statistic": round(float(r["stat"]), 6), "suspect_holders": int(r["is_s_sum"]),
-            "holders": int(r["s_count"]), "weighted_suspects": round(float(r["w_sum"]), 6),
-            "lift": round(float(r["lift"]), 6), "file_size": r["size_max_max"],
-            "first_seen": r["t_min_min"], "last_seen": r["t_max_max"],
-            "reasons": (f"held by {int(r['is_s_sum'])} suspect(s) of {int(r['s_count'])} "
-                        f"holder(s); suspects' weight {float(r['w_sum']):.2f}; "
-                        f"{float(r['lift']):.1f}x the suspects' base share")})
+            "identifiers": " ".join(listed),
+            "statistic": round(float(r["lift"]), 6), "suspect_holders": n_s,
+            "holders": n_h, "weighted_suspects": round(w_s, 6),
+            "lift": round(float(r["lift"]), 6), "file_size": r["size"],
+            "file_name": r["name"], "first_seen": r["t_min_min"], "last_seen": r["t_max_max"],
+            "reasons": (f"held by {n_s} suspect(s) of {n_h} holder(s) ({n_s / n_h:.0%}; "
+                        f"base share {p0:.0%}); suspects' weight {w_s:.2f}"
+                        + (f"; one file seen as {len(listed)} identifiers of the same size "
+                           "and name" if len(listed) > 1 else ""))})
     return pa.Table.from_pylist(rows, schema=CANDIDATES)

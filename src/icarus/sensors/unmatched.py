@@ -7,8 +7,9 @@ sightings only here::
 
     <home>/sightings/unmatched/day=YYYY-MM-DD/part-<file-sha256[:16]>-<n>.parquet
 
-with the SIGHTINGS schema (category ``none``), reduced: file name, nickname, client, eDonkey
-client ID and record id are dropped (null). The day is the **ingest** day (UTC): retention
+with the SIGHTINGS schema (category ``none``), reduced: nickname, client, eDonkey client ID and
+record id are dropped (null). The file name and size stay: they are how one file's identifiers
+on several networks are grouped into one candidate. The day is the **ingest** day (UTC): retention
 counts from when Icarus received the rows, so ``sightings_unmatched_days`` is how long they may
 be analysed. :func:`purge_unmatched` removes older days; it runs at every ingest and after
 every analysis. Parts of files the ledger has not committed are invisible and removed by
@@ -30,8 +31,10 @@ from icarus.core.settings import Settings
 from icarus.sensors.dataset import Ledger, ledger, sightings_dir
 from icarus.sensors.schema import SIGHTINGS
 
-REDUCED = ("file_name", "nickname", "client", "ed2k_client_id", "record_id")
-"""Columns nulled in the unmatched area: candidate discovery does not need them."""
+REDUCED = ("nickname", "client", "ed2k_client_id", "record_id")
+"""Columns nulled in the unmatched area: candidate discovery does not need them. The file name
+stays: with the size it is what lets one file's identifiers on several networks be grouped
+(docs/intel/candidates.md)."""
 
 
 def unmatched_dir(settings: Settings) -> Path:
