@@ -10,9 +10,18 @@ Rules (reasons in docs/intel/resolve.md):
    most ``window`` apart, unless the address is an anonymiser endpoint. A chain of such links
    that reaches two different persistent identifiers (people behind one NAT line) is linked to
    neither. Two different persistent identifiers are never merged.
+4. ``BitTorrent client restarted`` (``bt_port``, ``bt_address``): a client keeps its listening
+   port and re-announces its torrents after a restart, so two sessions (subjects) with the same
+   chosen port, or the same address and port, announcing the same torrents (at least half of
+   the smaller session's) at most ``library_gap_s`` apart are one client.
+5. ``installations on two networks`` (``bridge``): subjects of two network families that used
+   one address (not an anonymiser) within ``bridge_window_s`` of each other, with no other
+   subject of either family on it around then, and sharing a file of one exact size are one
+   person; a group that would hold two persistent identifiers of one network is not bridged.
 
 The eDonkey client ID is never used to link: a HighID repeats the address, a LowID is assigned
-per server connection. Everything is vectorised (sorts and a union-find on arrays).
+per server connection. Everything is vectorised (sorts, searches and a union-find on arrays;
+rules 4-5 in :mod:`icarus.intel.resolve_links`).
 """
 
 from __future__ import annotations
@@ -27,11 +36,13 @@ import pyarrow.compute as pc
 from icarus.core.errors import InputError, UsageError
 from icarus.intel.geo import Locator, default_locator
 from icarus.intel.resolve_graph import components, first_per_group, id_codes
+from icarus.intel.resolve_links import bridge_links, library_links, time_positions
 from icarus.sensors.schema import SIGHTINGS
 
 __all__ = ["ASSIGNMENTS", "MERGES", "RULES", "Resolution", "ResolveConfig", "resolve_subjects"]
 
 I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
 
 RULES = {
     "user_hash": "same eMule user hash",
@@ -39,6 +50,12 @@ RULES = {
     "peer_id": "same BitTorrent peer_id (one client session)",
     "address": "same address and port within the window on the same network, "
                "no conflicting identifier",
+    "bt_port": "BitTorrent client restarted: same chosen listening port and re-announced "
+               "torrents within the gap",
+    "bt_address": "BitTorrent client restarted: same address, port and re-announced torrents "
+                  "within the gap",
+    "bridge": "installations on two networks: one unshared address at the same time and a "
+              "shared file",
 }
 """Rule key → the text given in the merges table."""
 
@@ -61,7 +78,7 @@ qBittorrent 8999, Transmission 51413, the classic BitTorrent range 6881-6889."""
 
 _FAMILY = {"edonkey": 0, "kad": 0, "gnutella": 1, "bittorrent": 2}
 _NEEDED = ("sighting_id", "observed_at", "network", "ip", "port", "user_hash", "guid",
-           "peer_id", "sensor", "record_id")
+           "peer_id", "sensor", "record_id", "content_id", "file_size")
 
 
 @dataclass(frozen=True)
@@ -73,18 +90,34 @@ class ResolveConfig:
     ports on one address at once are two clients behind NAT); ``port_window_s``: the longer
     gap allowed when that port is not a client default (``default_ports``): an address and a
     user-chosen port together rarely pass to someone else within days.
+
+    ``library_gap_s``: longest gap between two BitTorrent sessions the library rules link;
+    ``library_overlap``: the share of the smaller session's torrents the other must also have
+    announced. ``bridge_window_s``: how close in time two networks' uses of one address must
+    be to bridge them (and how far any other subject of either network must stay);
+    ``bridge_min_shared``: files of one exact size both installations must share;
+    ``bridge``: whether networks are bridged at all.
     """
 
     window_s: float = 2 * 3600.0
     same_port: bool = True
     port_window_s: float = 7 * 86400.0
     default_ports: frozenset[int] = DEFAULT_PORTS
+    library_gap_s: float = 14 * 86400.0
+    library_overlap: float = 0.5
+    bridge_window_s: float = 24 * 3600.0
+    bridge_min_shared: int = 1
+    bridge: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("window_s", "port_window_s"):
+        for name in ("window_s", "port_window_s", "library_gap_s", "bridge_window_s"):
             value = getattr(self, name)
             if not value >= 0:
                 raise UsageError(f"{name} must be >= 0 seconds, not {value}")
+        if not 0 < self.library_overlap <= 1:
+            raise UsageError(f"library_overlap must be in (0, 1], not {self.library_overlap}")
+        if self.bridge_min_shared < 1:
+            raise UsageError(f"bridge_min_shared must be >= 1, not {self.bridge_min_shared}")
 
 
 @dataclass(frozen=True)
@@ -98,6 +131,9 @@ class Resolution:
     sightings has at least n - 1 links), so every sighting in a subject is explained."""
     ambiguous: int = field(default=0)
     """Chains of identifier-less sightings left apart because they touched two identifiers."""
+    bridges_refused: int = field(default=0)
+    """Groups of installations left unbridged because they would join two persistent
+    identifiers of one network."""
 
     def explain(self, subject_id: str) -> pa.Table:
         """The links (sighting pairs and rules) that built ``subject_id``."""
@@ -118,19 +154,10 @@ def resolve_subjects(sightings: pa.Table, *, cfg: ResolveConfig | None = None,
     if missing:
         raise InputError(f"sightings table lacks column(s) {', '.join(missing)} "
                          f"(expected the schema of icarus.sensors.schema.SIGHTINGS)")
-    n = sightings.num_rows
     ids = sightings["sighting_id"].combine_chunks().cast(SIGHTINGS.field("sighting_id").type)
     id_rank = id_codes(ids)  # rank of each sighting_id; raises on duplicates
-    fam = _families(sightings["network"])
-    kind, code = _identifier_keys(sightings, fam)
-    group = np.unique(kind * max(n, 1) + code, return_inverse=True)[1].reshape(-1)
-    stable_group = np.zeros(int(group.max(initial=-1)) + 1, dtype=bool)
-    stable_group[group[kind < 2]] = True
-    t = np.asarray(pc.cast(sightings["observed_at"], pa.int64()).to_numpy(), dtype=np.int64)
-    links = [_identifier_links(kind, code, t, id_rank)]
-    label, address_links, ambiguous = _address_links(sightings, fam, t, group, stable_group,
-                                                     cfg, locator or default_locator())
-    links.append(address_links)
+    label, links, ambiguous, refused = _labels(sightings, id_rank, cfg,
+                                               locator or default_locator())
     # A subject's id: the smallest sighting_id in it (hex), whatever the row order.
     subject = pc.cast(_hex(ids), pa.string()).take(pa.array(first_per_group(label, id_rank)))
     assignments = pa.table([ids, sightings["sensor"].combine_chunks(),
@@ -138,11 +165,79 @@ def resolve_subjects(sightings: pa.Table, *, cfg: ResolveConfig | None = None,
                            schema=ASSIGNMENTS)
     a = np.concatenate([x[0] for x in links])
     b = np.concatenate([x[1] for x in links])
-    rule = np.concatenate([x[2] for x in links])
-    names = pa.array([RULES[k] for k in ("user_hash", "guid", "peer_id", "address")])
+    rule = np.concatenate([x[2] for x in links]).astype(np.int64)
+    names = pa.array(list(RULES.values()))
     merges = pa.table([subject.take(pa.array(a)), ids.take(pa.array(a)), ids.take(pa.array(b)),
                        names.take(pa.array(rule))], schema=MERGES)
-    return Resolution(assignments, merges, ambiguous)
+    return Resolution(assignments, merges, ambiguous, refused)
+
+
+_RULE_INDEX = {k: i for i, k in enumerate(RULES)}
+Link = tuple[I64, I64, npt.NDArray[np.int8]]
+
+
+def _labels(sightings: pa.Table, id_rank: I64, cfg: ResolveConfig, locator: Locator
+            ) -> tuple[I64, list[Link], int, int]:
+    """Every rule in turn: each sighting's final label, the links (rows a, b, rule index),
+    the ambiguous chains and the refused bridges. Intermediate arrays end with this call."""
+    n = sightings.num_rows
+    fam = _families(sightings["network"])
+    kind, code = _identifier_keys(sightings, fam)
+    group = np.unique(kind * max(n, 1) + code, return_inverse=True)[1].reshape(-1)
+    stable_group = np.zeros(int(group.max(initial=-1)) + 1, dtype=bool)
+    stable_group[group[kind < 2]] = True
+    t = np.asarray(pc.cast(sightings["observed_at"], pa.int64()).to_numpy(), dtype=np.int64)
+    ip = sightings["ip"].combine_chunks().dictionary_encode()
+    ip_code = np.asarray(ip.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    anon = np.asarray(pc.is_valid(locator.locate(ip.dictionary)["anonymiser"]).to_numpy(),
+                      dtype=bool)
+    port = np.asarray(pc.fill_null(sightings["port"], -1).to_numpy(), dtype=np.int64)
+    chosen = (port > 0) & ~np.isin(port, np.fromiter(cfg.default_ports, np.int64))
+    pos = time_positions(t, id_rank)
+    a, b, k = _identifier_links(kind, code, pos)
+    links: list[Link] = [(a, b, k.astype(np.int8))]
+    persistent = kind < 2
+    del kind, code, a, b, k
+    label, (a, b, k), ambiguous = _address_links(fam, t, ip_code, anon, port, chosen, group,
+                                                 stable_group, cfg)
+    links.append((a, b, k.astype(np.int8)))
+    del group, stable_group
+    label, library = _library_stage(sightings, label, fam, t, pos, ip_code, anon, port, chosen,
+                                    cfg)
+    links.extend(library)
+    del port, chosen
+    refused = 0
+    if cfg.bridge:
+        stable_label = np.zeros(int(label.max(initial=-1)) + 1, dtype=bool)
+        stable_label[label[persistent]] = True
+        size = np.array(pc.fill_null(sightings["file_size"], -1).to_numpy(), dtype=np.int64)
+        size[size <= 0] = -1  # unknown
+        (ba, bb), refused = bridge_links(label, fam, stable_label, t, pos, ip_code, anon, size,
+                                         window_s=cfg.bridge_window_s,
+                                         min_shared=cfg.bridge_min_shared)
+        label = components(stable_label.size, label[ba], label[bb])[label]
+        links.append((ba, bb, np.full(ba.size, _RULE_INDEX["bridge"], dtype=np.int8)))
+    return label, links, ambiguous, refused
+
+
+def _library_stage(sightings: pa.Table, label: I64, fam: I64, t: I64, pos: I64, ip_code: I64,
+                   anon: B, port: I64, chosen: B, cfg: ResolveConfig
+                   ) -> tuple[I64, list[Link]]:
+    """Rules 4-5: BitTorrent sessions of one client (see :func:`library_links`)."""
+    bt = fam == 2
+    content = np.zeros(label.size, dtype=np.int64)
+    if bt.any():
+        enc = sightings["content_id"].combine_chunks().dictionary_encode().indices
+        content = np.asarray(pc.fill_null(enc, -1).to_numpy(), dtype=np.int64)
+        bt &= content >= 0
+    found = library_links(label, bt, t, pos, ip_code, anon, port, chosen, content,
+                          max_gap_s=cfg.library_gap_s, min_overlap=cfg.library_overlap)
+    links = [(a, b, np.full(a.size, _RULE_INDEX[rule], dtype=np.int8))
+             for rule, (a, b) in found.items()]
+    a = np.concatenate([x[0] for x in links])
+    b = np.concatenate([x[1] for x in links])
+    n_lab = int(label.max(initial=-1)) + 1
+    return components(n_lab, label[a], label[b])[label], links
 
 
 def _hex(ids: pa.Array) -> pa.Array:
@@ -177,24 +272,19 @@ def _identifier_keys(sightings: pa.Table, fam: I64) -> tuple[I64, I64]:
     return kind, code
 
 
-def _identifier_links(kind: I64, code: I64, t: I64, id_rank: I64) -> tuple[I64, I64, I64]:
-    """Rules 1-2: consecutive sightings (by time, then id) of each identifier."""
-    order = np.lexsort((id_rank, t, code, kind))
+def _identifier_links(kind: I64, code: I64, pos: I64) -> tuple[I64, I64, I64]:
+    """Rules 1-2: consecutive sightings (by time, then id: ``pos``) of each identifier."""
+    order = np.lexsort((pos, code, kind))
     k, c = kind[order], code[order]
     same = (k[1:] == k[:-1]) & (c[1:] == c[:-1]) & (k[1:] < 3)
     return order[:-1][same], order[1:][same], k[1:][same]
 
 
-def _address_links(sightings: pa.Table, fam: I64, t: I64, group: I64, stable: npt.NDArray[
-        np.bool_], cfg: ResolveConfig, locator: Locator) -> tuple[I64, tuple[I64, I64, I64], int]:
+def _address_links(fam: I64, t: I64, ip_code: I64, anon_ip: B, port: I64, chosen: B,
+                   group: I64, stable: B, cfg: ResolveConfig
+                   ) -> tuple[I64, tuple[I64, I64, I64], int]:
     """Rule 3: returns each sighting's final label, the links used, and the ambiguous count."""
-    ip = sightings["ip"].combine_chunks().dictionary_encode()
-    anon_ip = np.asarray(pc.is_valid(locator.locate(ip.dictionary)["anonymiser"]).to_numpy(),
-                         dtype=bool)
-    ip_code = np.asarray(ip.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    port = np.asarray(pc.fill_null(sightings["port"], -1).to_numpy(), dtype=np.int64)
-    chosen = (port > 0) & ~np.isin(port, np.fromiter(cfg.default_ports, np.int64)) \
-        & cfg.same_port
+    chosen = chosen & cfg.same_port
     if not cfg.same_port:
         port = np.zeros_like(port)
     order = np.lexsort((t, port, ip_code, fam))
@@ -220,5 +310,5 @@ def _address_links(sightings: pa.Table, fam: I64, t: I64, group: I64, stable: np
     final = target[cluster]  # weak group → its chain → the identifier it joined, if any
     final[stable] = np.flatnonzero(stable)
     used = weak | (per_cluster[cluster[np.where(stable[gi], gj, gi)]] == 1)
-    links = (i[used], j[used], np.full(int(used.sum()), 3, dtype=np.int64))
+    links = (i[used], j[used], np.full(int(used.sum()), _RULE_INDEX["address"], dtype=np.int64))
     return final[group], links, int(np.count_nonzero(per_cluster > 1))
