@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -13,8 +14,16 @@ import pytest
 from icarus.bank.service import BankService
 from icarus.core.errors import InputError, UsageError
 from icarus.core.settings import load_settings
-from icarus.intel.intel_file import read_earlier_intel
-from icarus.intel.networks import NetworksConfig, find_networks
+from icarus.domain.digests import Digest
+from icarus.intel.intel_file import (
+    EarlierIntel,
+    EarlierNetwork,
+    EarlierSubject,
+    Identifier,
+    Operation,
+    read_earlier_intel,
+)
+from icarus.intel.networks import NetworksConfig, _split_loose, find_networks
 from icarus.intel.resolve import resolve_subjects
 from icarus.sensors.dataset import query
 from icarus.sensors.ingest import ingest_files
@@ -24,16 +33,30 @@ from icarus.sim.eval import evaluate, write_results
 T0 = datetime(2024, 4, 1, tzinfo=UTC)
 
 
-def _sightings(holdings: dict[str, list[str]]) -> tuple[pa.Table, pa.Table]:
-    """One sighting per (subject, item); subjects are their own ids (assignments given)."""
+def _digest(item: str) -> str:
+    return "ed2k:" + item.encode().ljust(16, b".").hex()
+
+
+def _user_hash(subject: str) -> bytes:
+    return subject.encode().ljust(16, b"#")
+
+
+def _sightings(holdings: dict[str, list[str]], *, identified: bool = False,
+               bittorrent: frozenset[str] = frozenset()) -> tuple[pa.Table, pa.Table]:
+    """One sighting per (subject, item); subjects are their own ids (assignments given).
+    ``identified``: eDonkey subjects show a user hash (:func:`_user_hash`); subjects in
+    ``bittorrent`` are seen on BitTorrent (no persistent identifier)."""
     rows, assigned = [], []
     for n, (subject, held) in enumerate(sorted(holdings.items())):
+        bt = subject in bittorrent
         for k, item in enumerate(held):
-            sid = bytes([n, k]) + bytes(14)
+            sid = n.to_bytes(2, "big") + bytes([k]) + bytes(13)
             rows.append({"sighting_id": sid, "observed_at": T0 + timedelta(hours=n + k),
-                         "network": "edonkey", "ip": f"10.0.{n}.1", "port": 4662,
+                         "network": "bittorrent" if bt else "edonkey",
+                         "ip": f"10.{n // 250}.{n % 250}.1", "port": 4662,
                          "content_kind": "ed2k", "content_id": item.encode().ljust(16, b"."),
-                         "user_hash": None, "guid": None, "sensor": "s", "record_id": f"{n}-{k}",
+                         "user_hash": _user_hash(subject) if identified and not bt else None,
+                         "guid": None, "sensor": "s", "record_id": f"{n}-{k}",
                          "evidence": "advertised", "category": "csam", "severity": 2,
                          "match_set": "known", "source_sha256": "0" * 64, "source_line": 1})
             assigned.append({"sighting_id": sid, "subject_id": subject})
@@ -60,9 +83,10 @@ def test_popular_file_does_not_glue_two_cliques() -> None:
                                            frozenset(f"b{i}" for i in range(5))}
     nets = {r["network"]: r for r in result.networks.to_pylist()}
     assert set(nets) == {"net-a0", "net-b0"}  # "net-" + smallest member
-    core = nets["net-a0"]["core_files"]  # all four items are held by all five members
-    assert "ed2k:" + b"pop".ljust(16, b".").hex() in core
-    assert len(core) == 4 and nets["net-a0"]["size"] == 5
+    # Core files are the network's own files: "pop" is held as much outside the network as
+    # inside, so it says nothing about it; the three files only its members hold do.
+    core = nets["net-a0"]["core_files"]
+    assert core == [_digest(f"a-{k}") for k in (1, 2, 3)] and nets["net-a0"]["size"] == 5
 
 
 def test_chain_is_one_network_at_low_resolution() -> None:
@@ -108,12 +132,109 @@ def test_items_table_joins_digests_of_one_file() -> None:
     assert joined == {frozenset(ed2k) | {f"g{i}" for i in range(3)}}
 
 
+def test_members_tied_only_by_a_file_common_outside_are_left_out() -> None:
+    # h0 and h1 hold only "x", which a0 and a1 (of ring A) and b0 (of ring B) hold too: they
+    # are put with ring A, but "x" is not A's own file (a fifth of its holders are outside),
+    # so nothing makes them members; at an own-file share of half, "x" would make them so.
+    holdings = ({f"a{i}": ["a-1", "a-2", "a-3"] for i in range(6)}
+                | {f"b{i}": ["b-1", "b-2", "b-3"] for i in range(6)}
+                | {"h0": ["x"], "h1": ["x"]})
+    holdings["a0"] = [*holdings["a0"], "x"]
+    holdings["a1"] = [*holdings["a1"], "x"]
+    holdings["b0"] = [*holdings["b0"], "x"]
+    sightings, assigned = _sightings(holdings)
+    rings = {frozenset(f"a{i}" for i in range(6)), frozenset(f"b{i}" for i in range(6))}
+    assert _groups(find_networks(sightings, assigned).memberships) == rings
+    loose = find_networks(sightings, assigned, cfg=NetworksConfig(own_share=0.5))
+    ring_a, ring_b = sorted(rings, key=sorted)
+    assert _groups(loose.memberships) == {ring_a | {"h0", "h1"}, ring_b}
+
+
+def test_a_group_hanging_by_a_thread_is_split_off() -> None:
+    # One community holding two 6-cliques: joined by one light edge they are two groups;
+    # joined edge for edge (every a_i with b_i) they are one.
+    a, b = np.triu_indices(6, 1)
+    u, v = np.r_[a, a + 6], np.r_[b, b + 6]
+    cfg = NetworksConfig()
+    one = np.zeros(12, dtype=np.int64)
+    thread = _split_loose(one, np.r_[u, 5], np.r_[v, 6], np.r_[np.ones(u.size), 0.05], cfg)
+    assert thread[1] == {0, 1} and len(set(thread[0][:6].tolist())) == 1
+    assert thread[0][0] != thread[0][6] and len(set(thread[0][6:].tolist())) == 1
+    woven = np.arange(6)
+    tied = _split_loose(one, np.r_[u, woven], np.r_[v, woven + 6],
+                        np.r_[np.ones(u.size), np.ones(6)], cfg)
+    assert tied[1] == set() and (tied[0] == 0).all()
+    off = _split_loose(one, np.r_[u, 5], np.r_[v, 6], np.r_[np.ones(u.size), 0.05],
+                       NetworksConfig(split_conductance=0.0))
+    assert off[1] == set()
+
+
+def _intel(subjects: dict[str, tuple[str, list[str]]],
+           content: dict[str, list[str]]) -> EarlierIntel:
+    """Earlier subjects (ref → (network, subjects of ours whose user hash it lists)) and
+    networks (ref → items of ours in its content)."""
+    return EarlierIntel(Operation("Op", date(2024, 3, 1), "EO-1"), tuple(
+        EarlierSubject(ref, "DE", net, tuple(Identifier("edonkey-user-hash", _user_hash(x))
+                                             for x in ours), ())
+        for ref, (net, ours) in subjects.items()), tuple(
+        EarlierNetwork(net, net.lower(), tuple(r for r, (n, _) in subjects.items() if n == net),
+                       tuple(Digest("ed2k", i.encode().ljust(16, b".")) for i in items))
+        for net, items in content.items()))
+
+
+def _known(result: pa.Table) -> dict[str, tuple[str, str]]:
+    return {r["network"]: (r["earlier_ref"], r["earlier_evidence"])
+            for r in result.to_pylist() if r["known_earlier"]}
+
+
+def test_known_earlier_needs_a_substantial_share_of_members() -> None:
+    holdings = ({f"a{i:02}": ["a-1", "a-2"] for i in range(6)}
+                | {f"b{i:02}": ["b-1", "b-2"] for i in range(25)})
+    sightings, assigned = _sightings(holdings, identified=True)
+    earlier = _intel({"S1": ("N1", ["a00"]), "S2": ("N1", ["a03"]),  # 2 of ring a's 6
+                      "S3": ("N2", ["b07"]), "S4": ("N2", [])},  # 1 of ring b's 25
+                     {"N1": [], "N2": []})
+    found = find_networks(sightings, assigned, earlier=earlier)
+    assert _known(found.networks) == {"net-a00": (
+        "N1", "2 of 6 nameable member(s) match subjects of N1, 0 of its 0 digest(s) co-shared")}
+    # The same single member makes ring b "known" only if one member is taken as enough.
+    lax = find_networks(sightings, assigned, earlier=earlier,
+                        cfg=NetworksConfig(known_member_share=0.0))
+    assert set(_known(lax.networks)) == {"net-a00", "net-b00"}
+
+
+def test_members_without_identifiers_do_not_dilute_the_share() -> None:
+    # Ring c: two eDonkey members (one named earlier) and twenty BitTorrent sessions, which
+    # carry no identifier an earlier package could list.
+    holdings = {f"c{i:02}": ["c-1", "c-2"] for i in range(22)}
+    bt = frozenset(f"c{i:02}" for i in range(2, 22))
+    sightings, assigned = _sightings(holdings, identified=True, bittorrent=bt)
+    earlier = _intel({"S1": ("N1", ["c01"])}, {"N1": []})
+    found = find_networks(sightings, assigned, earlier=earlier)
+    assert _known(found.networks)["net-c00"][1].startswith("1 of 2 nameable member(s)")
+
+
+def test_known_earlier_by_own_files_not_by_a_popular_one() -> None:
+    # N1 listed two of ring a's own files; N2 listed a file everybody holds and one of
+    # ring d's own files: one own file of its content is not enough (two are asked).
+    holdings = ({f"a{i}": ["a-1", "a-2", "pop"] for i in range(5)}
+                | {f"d{i}": ["d-1", "d-2", "pop"] for i in range(5)}
+                | {f"e{i}": ["e-1", "e-2", "pop"] for i in range(5)})
+    sightings, assigned = _sightings(holdings)
+    earlier = _intel({}, {"N1": ["a-1", "a-2"], "N2": ["pop", "d-1"]})
+    found = find_networks(sightings, assigned, earlier=earlier)
+    assert _known(found.networks) == {"net-a0": (
+        "N1", "0 of 0 nameable member(s) match subjects of N1, 2 of its 2 digest(s) co-shared")}
+
+
 def test_bad_input_and_config() -> None:
     sightings, assigned = _sightings(_two_cliques())
     with pytest.raises(InputError, match="content_id"):
         find_networks(sightings.drop_columns(["content_id"]), assigned)
-    with pytest.raises(UsageError):
-        NetworksConfig(min_size=0)
+    for bad in ({"min_size": 0}, {"own_share": 0.0}, {"split_conductance": 1.0},
+                {"known_member_share": 1.5}):
+        with pytest.raises(UsageError):
+            NetworksConfig(**bad)
 
 
 # --- a tiny synthetic world, ingested for real (the bank keeps sightings of known material) ---

@@ -166,20 +166,35 @@ def _row(subject: str, reason: str, attributed: dict[str, str | None],
 
 
 def known_networks(rows: pa.Table, members: pa.Table, held: pa.Table, earlier: EarlierIntel, *,
-                   min_members: int = 1, min_digests: int = 2,
+                   min_members: int = 1, member_share: float = 0.1, min_digests: int = 2,
+                   own_share: float = 0.5,
                    cfg: DeconflictConfig | None = None,
                    locator: Locator | None = None) -> dict[str, tuple[str, str]]:
     """Which found networks an earlier operation already knew: label → (earlier network ref,
-    evidence). A network is known to earlier network N when at least ``min_members`` of its
-    members match subjects of N (:func:`earlier_matches`), or when at least
-    ``min(min_digests, len(N.content))`` of N's content digests are items the network
-    co-shares *as its own* (held by two or more members, and by members for at least half of
-    all their holders, so a file everyone shares proves nothing). With several candidates the
-    one with the most evidence (members + digests) wins, ties to the smaller ref.
+    evidence). Earlier network N must account for a substantial part of the found network,
+    not for an incidental overlap (docs/intel/networks.md):
 
-    ``rows`` are sightings with ``subject_id``; ``members`` (subject_id, network); ``held``
-    (label, content_kind, content_id, holders, all_holders).
+    - **members**: at least ``min_members`` members match subjects of N
+      (:func:`earlier_matches`), and they are at least ``member_share`` of the members the
+      package could have named: those seen with a persistent identifier (eMule user hash,
+      Gnutella GUID) plus those it did name by address. One matching member among hundreds is
+      someone who also moved in N's circle (or an address re-assigned within the window), not
+      proof that N is this network. Members without an identifier (e.g. BitTorrent sessions)
+      are not counted: a package names people by identifiers, so they could not have matched;
+    - **content**: at least ``min(min_digests, len(N.content))`` of N's content digests are
+      items the network co-shares *as its own* (held by two or more members, who are at least
+      ``own_share`` of all their holders, so a file everyone shares proves nothing).
+
+    With several candidates the one with the most evidence (members + digests) wins, ties to
+    the smaller ref. The evidence text gives both counts and what they were measured against.
+
+    ``rows`` are sightings with ``subject_id``, ``network``, ``user_hash`` and ``guid``;
+    ``members`` (subject_id, network); ``held`` (label, content_kind, content_id, holders,
+    all_holders).
     """
+    if not (0 <= member_share <= 1 and 0 < own_share <= 1) or min(min_members, min_digests) < 1:
+        raise UsageError("member_share must be in [0, 1], own_share in (0, 1], min_members "
+                         "and min_digests >= 1")
     keys = rows.select(["sighting_id", "subject_id"])
     matches = earlier_matches(rows, keys, earlier, cfg=cfg, locator=locator)
     label_of = dict(zip(members["subject_id"].to_pylist(), members["network"].to_pylist(),
@@ -188,22 +203,44 @@ def known_networks(rows: pa.Table, members: pa.Table, held: pa.Table, earlier: E
     for m in matches.to_pylist():
         if m["earlier_network"] is not None and m["subject_id"] in label_of:
             who[(label_of[m["subject_id"]], m["earlier_network"])].add(m["subject_id"])
+    nameable: dict[str, set[str]] = defaultdict(set)  # label → members with an identifier
+    for subject in _identified(rows).to_pylist():
+        if subject in label_of:
+            nameable[label_of[subject]].add(subject)
     content: dict[tuple[str, bytes], list[str]] = defaultdict(list)
     for n in earlier.networks:
-        for d in n.content:
+        for d in dict.fromkeys(n.content):
             content[(d.kind, d.value)].append(n.ref)
     digests: dict[tuple[str, str], int] = defaultdict(int)
-    for r in held.to_pylist():
-        if r["holders"] >= 2 and 2 * r["holders"] >= r["all_holders"]:
-            for ref in content.get((r["content_kind"], r["content_id"]), ()):
-                digests[(r["label"], ref)] += 1
-    need = {n.ref: min(min_digests, len(n.content)) for n in earlier.networks}
+    own = held.filter(pc.and_(pc.greater_equal(held["holders"], 2),
+                              pc.greater_equal(pc.divide(pc.cast(held["holders"], pa.float64()),
+                                                         held["all_holders"]), own_share)))
+    for r in own.select(["label", "content_kind", "content_id"]).to_pylist():
+        for ref in content.get((r["content_kind"], r["content_id"]), ()):
+            digests[(r["label"], ref)] += 1
+    listed = {n.ref: len(set(n.content)) for n in earlier.networks}
     best: dict[str, tuple[int, str, str]] = {}
     for label, ref in sorted(set(who) | set(digests)):
-        m, shared = len(who.get((label, ref), ())), digests.get((label, ref), 0)
-        if m < min_members and not (need[ref] and shared >= need[ref]):
+        named = who.get((label, ref), set())
+        m, shared = len(named), digests.get((label, ref), 0)
+        could = len(nameable[label] | named)
+        by_members = m >= min_members and m >= member_share * could
+        by_content = listed[ref] > 0 and shared >= min(min_digests, listed[ref])
+        if not (by_members or by_content):
             continue
-        evidence = f"{m} member(s) named by the earlier operation, {shared} co-shared digest(s)"
+        evidence = (f"{m} of {could} nameable member(s) match subjects of {ref}, "
+                    f"{shared} of its {listed[ref]} digest(s) co-shared")
         if label not in best or m + shared > best[label][0]:
             best[label] = (m + shared, ref, evidence)
     return {label: (ref, ev) for label, (_, ref, ev) in best.items()}
+
+
+def _identified(rows: pa.Table) -> pa.Array:
+    """Subjects seen with a persistent identifier: an eMule user hash on eDonkey/Kad, a
+    Gnutella GUID on Gnutella (the identifiers an earlier package names people by)."""
+    masks = [pc.and_(pc.is_in(rows["network"], pa.array(networks)), pc.is_valid(rows[column]))
+             for column, networks, _ in _IDENT.values()]
+    mask = masks[0]
+    for other in masks[1:]:
+        mask = pc.or_(mask, other)
+    return pc.unique(rows.filter(mask)["subject_id"])
