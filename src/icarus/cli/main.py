@@ -67,6 +67,7 @@ def _register() -> None:
         hashing,
         matching,
         packages,
+        serve,
         sightings,
         sim,
         users,
@@ -85,6 +86,7 @@ def _register() -> None:
     cli.add_command(db.db_group)
     cli.add_command(users.users_group)
     cli.add_command(audit.audit_group)
+    cli.add_command(serve.serve_command)
 
 
 _register()

@@ -141,6 +141,12 @@ class Accounts(UseCases):
                         {"username": username, "role": role.value, "agency_id": agency_id})
             return _user_view(user)
 
+    def list_users(self, actor: Actor) -> tuple[UserView, ...]:
+        """Every user, without secrets (administrators)."""
+        with self._transaction(actor, "user.list") as s:
+            require(actor, Permission.MANAGE_ACCOUNTS)
+            return tuple(_user_view(u) for u in s.scalars(select(User).order_by(User.username)))
+
     def set_active(self, actor: Actor, user_id: int, active: bool) -> UserView:
         """Enable or disable a user (administrators); a disabled user cannot log in."""
         with self._transaction(actor, "user.update", "user", user_id) as s:
@@ -215,6 +221,13 @@ class Accounts(UseCases):
             s.flush()
             self._audit(s, actor, "token.create", "token", token.id, {"name": name})
             return _token_view(token), secret
+
+    def list_tokens(self, actor: Actor) -> tuple[TokenView, ...]:
+        """The actor's own API tokens, without their secrets."""
+        with self._transaction(actor, "token.list") as s:
+            rows = s.scalars(select(ApiToken).where(ApiToken.user_id == actor.user_id)
+                             .order_by(ApiToken.id)).all()
+            return tuple(_token_view(t) for t in rows)
 
     def revoke_token(self, actor: Actor, token_id: int) -> TokenView:
         """Revoke a token: one's own, or anyone's for an administrator. Another user's token

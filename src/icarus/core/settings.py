@@ -73,6 +73,23 @@ class Settings(BaseSettings):
         description="The coordination database, an SQLAlchemy URL such as "
         "postgresql+psycopg://user@host/db (none: SQLite file <home>/coord.sqlite).",
     )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60,
+        description="A web session unused for this many minutes ends (log in again).",
+    )
+    session_absolute_hours: int = Field(
+        default=12, ge=1, le=7 * 24,
+        description="A web session ends this many hours after login, however busy.",
+    )
+    session_cookie_secure: bool = Field(
+        default=True,
+        description="Send the session cookie over HTTPS only (turn off only for plain-http "
+        "development on localhost).",
+    )
+    web_max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, le=64 * 1_048_576,
+        description="Largest request body the web server accepts (larger: HTTP 413).",
+    )
 
     @field_validator("home")
     @classmethod

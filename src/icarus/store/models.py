@@ -16,7 +16,9 @@ from icarus.store.models_cases import (
     Referral,
 )
 from icarus.store.models_people import Agency, ApiToken, Role, User
+from icarus.store.models_web import WebSession
 
 __all__ = ["GENESIS_HASH", "Agency", "ApiToken", "AuditEvent", "AuditHead", "Base",
            "DeconflictionAlert", "Lead", "LeadMarker", "Operation", "OperationAgency",
-           "Outcome", "OutcomeChange", "OutcomeState", "Referral", "Role", "User"]
+           "Outcome", "OutcomeChange", "OutcomeState", "Referral", "Role", "User",
+           "WebSession"]
