@@ -13,6 +13,7 @@ import httpx
 
 from tests.coord.world import World
 from tests.web.conftest import TestClient
+from tests.web.networks_world import import_networks
 
 ROLES = ["admin", "coordinator", "analyst", "auditor", "officer_fr", "examiner_fr", None]
 """The world's users (agency-scoped ones belong to FR; DE is "the other agency"), and None
@@ -22,6 +23,8 @@ WRITE_OUTCOMES = frozenset({"coordinator", "officer_fr"})
 EVERYONE = frozenset({"admin", "coordinator", "analyst", "auditor", "officer_fr",
                       "examiner_fr"})
 AGENCY_SCOPED = frozenset({"officer_fr", "examiner_fr"})
+PACKAGES = frozenset({"coordinator", "officer_fr", "examiner_fr"})
+"""Who may download and verify a referral's package: its agency and the coordinators."""
 MISSING = 987_654
 PASSWORD = "correct horse battery"  # noqa: S105 - the test world's password
 OTHER_MARKERS = ("de-1", "de-2", "198.51.100.")
@@ -101,6 +104,14 @@ def fill(path: str, ctx: Ctx) -> str:
         path = path.replace("{lead_id}", str(ctx.lead()))
     if "{token_id}" in path:
         path = path.replace("{token_id}", str(token_of(ctx)))
+    if "{referral_id}" in path:
+        ref = {"own": ctx.world.referrals["FR"].id, "other": ctx.world.referrals["DE"].id,
+               "missing": MISSING}[ctx.target]
+        path = path.replace("{referral_id}", str(ref))
+    if "{network_id}" in path:
+        ids = import_networks(ctx.world)
+        net = {"own": ids["mixed"], "other": ids["de-only"], "missing": MISSING}[ctx.target]
+        path = path.replace("{network_id}", str(net))
     if "{user_id}" in path:
         user = ctx.world.actors["analyst"].user_id
         path = path.replace("{user_id}", str(user if ctx.target != "missing" else MISSING))
@@ -112,6 +123,21 @@ def _scoped_total(key: str, own: int, everyone: int) -> Callable[[Ctx, httpx.Res
         value = response.json()
         n = len(value) if key == "len" else value[key]
         assert n == (own if ctx.who in AGENCY_SCOPED else everyone), (key, n)
+    return check
+
+
+def _with_networks(call: Callable[[Ctx], httpx.Response]) -> Callable[[Ctx], httpx.Response]:
+    """``call`` after the world's networks are imported."""
+    def wrapped(ctx: Ctx) -> httpx.Response:
+        import_networks(ctx.world)
+        return call(ctx)
+    return wrapped
+
+
+def _csv_rows(own: int, everyone: int) -> Callable[[Ctx, httpx.Response], None]:
+    def check(ctx: Ctx, response: httpx.Response) -> None:
+        rows = response.text.strip().splitlines()[1:]
+        assert len(rows) == (own if ctx.who in AGENCY_SCOPED else everyone), rows
     return check
 
 
@@ -151,6 +177,17 @@ CASES: dict[tuple[str, str], Case] = {
                                     check=_scoped_total("len", 1, 2)),
     ("GET", "/api/v1/dashboard"): Case(READ_LEADS, api("GET", "/api/v1/dashboard"),
                                        check=_scoped_total("leads", 2, 4)),
+    ("GET", "/api/v1/dashboard/timeline"): Case(READ_LEADS,
+                                                api("GET", "/api/v1/dashboard/timeline")),
+    # -- API: networks and packages
+    ("GET", "/api/v1/networks"): Case(READ_LEADS, _with_networks(api("GET", "/api/v1/networks")),
+                                      check=_scoped_total("len", 1, 2)),
+    ("GET", "/api/v1/networks/{network_id}"): Case(
+        READ_LEADS, api("GET", "/api/v1/networks/{network_id}"), scope="agency"),
+    ("GET", "/api/v1/referrals/{referral_id}/package"): Case(
+        PACKAGES, api("GET", "/api/v1/referrals/{referral_id}/package"), scope="agency"),
+    ("GET", "/api/v1/referrals/{referral_id}/verification"): Case(
+        PACKAGES, api("GET", "/api/v1/referrals/{referral_id}/verification"), scope="agency"),
     # -- API: audit and administration
     ("GET", "/api/v1/audit"): Case(frozenset({"auditor"}), api("GET", "/api/v1/audit")),
     ("GET", "/api/v1/audit/verify"): Case(frozenset({"auditor"}),
@@ -178,6 +215,19 @@ CASES: dict[tuple[str, str], Case] = {
         WRITE_OUTCOMES, page("POST", "/leads/{lead_id}/outcome",
                              {"expected_version": "1", "state": "under_investigation"}),
         scope="agency"),
+    ("GET", "/dashboard/timeline.svg"): Case(READ_LEADS, page("GET", "/dashboard/timeline.svg")),
+    ("GET", "/exports/dashboard.{fmt}"): Case(READ_LEADS, page("GET", "/exports/dashboard.csv")),
+    ("GET", "/exports/leads.{fmt}"): Case(READ_LEADS, page("GET", "/exports/leads.csv"),
+                                          check=_csv_rows(2, 4)),
+    ("GET", "/networks"): Case(READ_LEADS, _with_networks(page("GET", "/networks"))),
+    ("GET", "/networks/{network_id}"): Case(READ_LEADS, page("GET", "/networks/{network_id}"),
+                                            scope="agency"),
+    ("GET", "/networks/{network_id}/graph.svg"): Case(
+        READ_LEADS, page("GET", "/networks/{network_id}/graph.svg"), scope="agency"),
+    ("GET", "/referrals/{referral_id}/package/{fmt}"): Case(
+        PACKAGES, page("GET", "/referrals/{referral_id}/package/json"), scope="agency"),
+    ("GET", "/referrals/{referral_id}/verify"): Case(
+        PACKAGES, page("GET", "/referrals/{referral_id}/verify"), scope="agency"),
     ("GET", "/audit"): Case(frozenset({"auditor"}), page("GET", "/audit")),
     ("GET", "/audit/verify"): Case(frozenset({"auditor"}), page("GET", "/audit/verify")),
     ("GET", "/admin/users"): Case(frozenset({"admin"}), page("GET", "/admin/users")),

@@ -22,7 +22,7 @@ def test_0002_upgrades_a_populated_0001_database(backend: str, tmp_path: Path) -
             conn.execute(text("INSERT INTO agencies (country, name, contact, created_at) "
                               "VALUES ('FR', 'Agency FR', '', '2026-01-01 00:00:00')"))
         assert "web_sessions" not in inspect(engine).get_table_names()
-        upgrade(engine)
+        upgrade(engine, "0002")
         assert current(engine) == "0002"
         inspector = inspect(engine)
         assert "web_sessions" in inspector.get_table_names()

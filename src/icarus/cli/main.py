@@ -66,6 +66,7 @@ def _register() -> None:
         evaluation,
         hashing,
         matching,
+        networks,
         packages,
         serve,
         sightings,
@@ -87,6 +88,7 @@ def _register() -> None:
     cli.add_command(users.users_group)
     cli.add_command(audit.audit_group)
     cli.add_command(serve.serve_command)
+    cli.add_command(networks.networks_group)
 
 
 _register()

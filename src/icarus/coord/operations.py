@@ -15,6 +15,7 @@ from sqlalchemy import select
 from icarus.coord.actor import Actor
 from icarus.coord.base import UseCases
 from icarus.coord.deconfliction import markers_of, raise_alerts
+from icarus.coord.packages_store import store_package
 from icarus.coord.permissions import Permission, Scope, require
 from icarus.coord.views import OperationView, ReferralView
 from icarus.core.errors import ConflictError, InputError, NotFoundError, StateError
@@ -95,7 +96,8 @@ class Operations(UseCases):
             report = verify(package, signature, public_key)
             if not report.ok:
                 raise InputError("not imported: " + "; ".join(report.problems), path=package)
-            doc: dict[str, Any] = json.loads(package.read_bytes().decode("utf-8"))
+            raw = package.read_bytes()
+            doc: dict[str, Any] = json.loads(raw.decode("utf-8"))
             sha256 = hashlib.sha256(canonical_bytes(doc)).hexdigest()
             op = s.scalar(select(Operation).where(Operation.name == doc["operation"]))
             if op is None:
@@ -119,6 +121,7 @@ class Operations(UseCases):
                     imported_by=actor.user_id)
                 s.add(referral)
                 s.flush()
+                store_package(s, referral.id, raw, signature.read_bytes(), public_key)
                 lead_ids = [self._add_lead(s, actor, referral, x) for x in doc["suspects"]]
                 alerts = raise_alerts(s, referral, lead_ids)
                 self._audit(s, actor, "package.import", "referral", referral.id,

@@ -15,10 +15,11 @@ from icarus.store.models_cases import (
     OutcomeState,
     Referral,
 )
+from icarus.store.models_networks import Network, NetworkMember, ReferralPackage
 from icarus.store.models_people import Agency, ApiToken, Role, User
 from icarus.store.models_web import WebSession
 
 __all__ = ["GENESIS_HASH", "Agency", "ApiToken", "AuditEvent", "AuditHead", "Base",
-           "DeconflictionAlert", "Lead", "LeadMarker", "Operation", "OperationAgency",
-           "Outcome", "OutcomeChange", "OutcomeState", "Referral", "Role", "User",
-           "WebSession"]
+           "DeconflictionAlert", "Lead", "LeadMarker", "Network", "NetworkMember", "Operation",
+           "OperationAgency", "Outcome", "OutcomeChange", "OutcomeState", "Referral",
+           "ReferralPackage", "Role", "User", "WebSession"]

@@ -15,7 +15,16 @@ from icarus.coord.dashboard import Dashboard
 from icarus.coord.sessions import WebSessions
 from icarus.core.settings import Settings
 from icarus.store.engine import Database
-from icarus.web import api_admin, api_auth, api_cases, errors, pages, pages_admin
+from icarus.web import (
+    api_admin,
+    api_auth,
+    api_cases,
+    api_networks,
+    errors,
+    pages,
+    pages_admin,
+    pages_networks,
+)
 from icarus.web.deps import Services
 from icarus.web.middleware import RequestChecks, SecurityHeaders
 
@@ -54,6 +63,8 @@ def create_app(settings: Settings, *, db: Database | None = None,
     app.include_router(api_admin.router)
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
+    app.include_router(api_networks.router)
+    app.include_router(pages_networks.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Outermost last: headers are added to every answer, including refusals.
     app.add_middleware(RequestChecks, max_body=settings.web_max_body_bytes)
