@@ -23,7 +23,8 @@ from icarus.intel.intel_file import (
     Operation,
     read_earlier_intel,
 )
-from icarus.intel.networks import NetworksConfig, _split_loose, find_networks
+from icarus.intel.networks import NetworksConfig, find_networks
+from icarus.intel.networks_graph import split_loose
 from icarus.intel.resolve import resolve_subjects
 from icarus.sensors.dataset import query
 from icarus.sensors.ingest import ingest_files
@@ -42,10 +43,12 @@ def _user_hash(subject: str) -> bytes:
 
 
 def _sightings(holdings: dict[str, list[str]], *, identified: bool = False,
-               bittorrent: frozenset[str] = frozenset()) -> tuple[pa.Table, pa.Table]:
+               bittorrent: frozenset[str] = frozenset(),
+               addresses: dict[str, str] | None = None) -> tuple[pa.Table, pa.Table]:
     """One sighting per (subject, item); subjects are their own ids (assignments given).
     ``identified``: eDonkey subjects show a user hash (:func:`_user_hash`); subjects in
-    ``bittorrent`` are seen on BitTorrent (no persistent identifier)."""
+    ``bittorrent`` are seen on BitTorrent (no persistent identifier); each subject has its
+    own address unless ``addresses`` gives one."""
     rows, assigned = [], []
     for n, (subject, held) in enumerate(sorted(holdings.items())):
         bt = subject in bittorrent
@@ -53,7 +56,8 @@ def _sightings(holdings: dict[str, list[str]], *, identified: bool = False,
             sid = n.to_bytes(2, "big") + bytes([k]) + bytes(13)
             rows.append({"sighting_id": sid, "observed_at": T0 + timedelta(hours=n + k),
                          "network": "bittorrent" if bt else "edonkey",
-                         "ip": f"10.{n // 250}.{n % 250}.1", "port": 4662,
+                         "ip": (addresses or {}).get(subject, f"10.{n // 250}.{n % 250}.1"),
+                         "port": 4662,
                          "content_kind": "ed2k", "content_id": item.encode().ljust(16, b"."),
                          "user_hash": _user_hash(subject) if identified and not bt else None,
                          "guid": None, "sensor": "s", "record_id": f"{n}-{k}",
@@ -157,16 +161,72 @@ def test_a_group_hanging_by_a_thread_is_split_off() -> None:
     u, v = np.r_[a, a + 6], np.r_[b, b + 6]
     cfg = NetworksConfig()
     one = np.zeros(12, dtype=np.int64)
-    thread = _split_loose(one, np.r_[u, 5], np.r_[v, 6], np.r_[np.ones(u.size), 0.05], cfg)
+    thread = split_loose(one, np.r_[u, 5], np.r_[v, 6], np.r_[np.ones(u.size), 0.05], cfg)
     assert thread[1] == {0, 1} and len(set(thread[0][:6].tolist())) == 1
     assert thread[0][0] != thread[0][6] and len(set(thread[0][6:].tolist())) == 1
     woven = np.arange(6)
-    tied = _split_loose(one, np.r_[u, woven], np.r_[v, woven + 6],
+    tied = split_loose(one, np.r_[u, woven], np.r_[v, woven + 6],
                         np.r_[np.ones(u.size), np.ones(6)], cfg)
     assert tied[1] == set() and (tied[0] == 0).all()
-    off = _split_loose(one, np.r_[u, 5], np.r_[v, 6], np.r_[np.ones(u.size), 0.05],
+    off = split_loose(one, np.r_[u, 5], np.r_[v, 6], np.r_[np.ones(u.size), 0.05],
                        NetworksConfig(split_conductance=0.0))
     assert off[1] == set()
+
+
+def test_sessions_from_one_address_are_one_holder() -> None:
+    # Twenty BitTorrent sessions from one address (one client restarted: its peer id changes
+    # each time) hold "x", as do a0 of ring a and t0 of group t. Counted per session, "x"
+    # would be their own file and the sessions a network; they are one holder of it. Three
+    # eMule installations behind one address (three user hashes) stay three holders.
+    sessions = {f"s{i:02}": ["x"] for i in range(20)}
+    natted = {f"n{i}": ["n-1", "n-2"] for i in range(3)}
+    holdings = ({f"a{i}": ["a-1", "a-2"] for i in range(4)} | sessions | natted
+                | {f"t{i}": ["t-1"] for i in range(3)})
+    holdings["a0"] = [*holdings["a0"], "x"]
+    holdings["t0"] = [*holdings["t0"], "x"]
+    where = dict.fromkeys(sessions, "192.0.2.7") | dict.fromkeys(natted, "192.0.2.9")
+    sightings, assigned = _sightings(holdings, identified=True, bittorrent=frozenset(sessions),
+                                     addresses=where)
+    rings = {frozenset(f"a{i}" for i in range(4)), frozenset(natted),
+             frozenset(f"t{i}" for i in range(3))}
+    assert _groups(find_networks(sightings, assigned).memberships) == rings
+    per_session = find_networks(sightings, assigned,
+                                cfg=NetworksConfig(one_holder_per_address=False))
+    assert _groups(per_session.memberships) == rings | {frozenset(sessions)}
+
+
+def test_groups_are_looked_at_again_without_the_strangers() -> None:
+    # Among thirty 5-rings, ring a and group t are each tied by "x" to ten sessions of one
+    # client; three members of other rings hold "x" too. Leiden puts a, t and the sessions
+    # in one community (small groups against a large graph). "x" is not the community's own
+    # file (3 of its 6 holders are outside), so the sessions are no members; without them a
+    # and t hang by nothing and are split apart.
+    sessions = {f"s{i:02}": ["x"] for i in range(10)}
+    holdings = ({f"a{i}": ["a-1", "a-2"] for i in range(4)} | sessions
+                | {f"t{i}": ["t-1"] for i in range(3)}
+                | {f"z{r:02}{i}": [f"z{r}-1", f"z{r}-2", f"z{r}-3"] for r in range(30)
+                   for i in range(5)})
+    for holder in ("a0", "t0", "z000", "z010", "z020"):
+        holdings[holder] = [*holdings[holder], "x"]
+    sightings, assigned = _sightings(holdings, bittorrent=frozenset(sessions),
+                                     addresses=dict.fromkeys(sessions, "192.0.2.7"))
+    groups = _groups(find_networks(sightings, assigned).memberships)
+    assert frozenset(f"a{i}" for i in range(4)) in groups
+    assert frozenset(f"t{i}" for i in range(3)) in groups
+    assert not any(g & set(sessions) for g in groups)
+
+
+def test_a_ring_cut_in_pieces_is_split_off_whole() -> None:
+    # Four 6-cliques: q0-q1 and q2-q3 tied by three edges each (Leiden keeps the four apart,
+    # but each piece holds to its sibling: none is loose alone), q1-q2 by one light edge. The
+    # pieces tied to each other go together, and the two pairs hang by a thread: two groups.
+    a, b = np.triu_indices(6, 1)
+    u = np.concatenate([a + 6 * q for q in range(4)] + [np.r_[0, 1, 2], np.r_[18, 19, 20], [6]])
+    v = np.concatenate([b + 6 * q for q in range(4)] + [np.r_[6, 7, 8], np.r_[12, 13, 14], [12]])
+    w = np.r_[np.ones(60 + 6), 0.05]
+    out, changed = split_loose(np.zeros(24, dtype=np.int64), u, v, w, NetworksConfig())
+    assert changed and len(set(out[:12].tolist())) == 1 and len(set(out[12:].tolist())) == 1
+    assert out[0] != out[12]
 
 
 def _intel(subjects: dict[str, tuple[str, list[str]]],
@@ -196,7 +256,7 @@ def test_known_earlier_needs_a_substantial_share_of_members() -> None:
                      {"N1": [], "N2": []})
     found = find_networks(sightings, assigned, earlier=earlier)
     assert _known(found.networks) == {"net-a00": (
-        "N1", "2 of 6 nameable member(s) match subjects of N1, 0 of its 0 digest(s) co-shared")}
+        "N1", "2 of 6 nameable member(s) match subjects of N1, 0 of its 0 file(s) co-shared")}
     # The same single member makes ring b "known" only if one member is taken as enough.
     lax = find_networks(sightings, assigned, earlier=earlier,
                         cfg=NetworksConfig(known_member_share=0.0))
@@ -224,7 +284,27 @@ def test_known_earlier_by_own_files_not_by_a_popular_one() -> None:
     earlier = _intel({}, {"N1": ["a-1", "a-2"], "N2": ["pop", "d-1"]})
     found = find_networks(sightings, assigned, earlier=earlier)
     assert _known(found.networks) == {"net-a0": (
-        "N1", "0 of 0 nameable member(s) match subjects of N1, 2 of its 2 digest(s) co-shared")}
+        "N1", "0 of 0 nameable member(s) match subjects of N1, 2 of its 2 file(s) co-shared")}
+
+
+def test_earlier_digests_of_another_kind_match_through_the_items() -> None:
+    # N1 listed ring a's two files by MD5 (and a-1 by its ed2k as well); we saw them as
+    # ed2k. The items (a bank entry per file) say which digests are one file: with them N1
+    # knew ring a (two files, a-1 counted once), without them nothing matches.
+    holdings = {f"a{i}": ["a-1", "a-2"] for i in range(5)}
+    sightings, assigned = _sightings(holdings)
+    md5 = {f: Digest("md5", f"md5-{f}".encode().ljust(16, b"_")) for f in ("a-1", "a-2")}
+    earlier = EarlierIntel(Operation("Op", date(2024, 3, 1), "EO-1"), (), (EarlierNetwork(
+        "N1", "n1", (), (md5["a-1"], Digest("ed2k", b"a-1".ljust(16, b".")), md5["a-2"])),))
+    items = pa.table({"content_kind": ["ed2k", "md5", "ed2k", "md5"],
+                      "content_id": [b"a-1".ljust(16, b"."), md5["a-1"].value,
+                                     b"a-2".ljust(16, b"."), md5["a-2"].value],
+                      "item": ["0:1", "0:1", "0:2", "0:2"]})
+    found = find_networks(sightings, assigned, earlier=earlier, items=items)
+    assert _known(found.networks) == {"net-a0": (
+        "N1", "0 of 0 nameable member(s) match subjects of N1, 2 of its 2 file(s) co-shared")}
+    # Without items, only the ed2k of a-1 matches: one of the three files N1 lists.
+    assert _known(find_networks(sightings, assigned, earlier=earlier).networks) == {}
 
 
 def test_bad_input_and_config() -> None:

@@ -141,6 +141,15 @@ def analyze(settings: Settings, *, operation: str, out_dir: Path,
     leads = _leads(scores, where, asn, _identifiers(sightings, subject), suspect_ids)
     step(STAGES[4])
     earlier = read_earlier_intel(earlier_intel) if earlier_intel is not None else None
+    if earlier is not None:  # its digests too: an MD5 listed earlier is the file we saw
+        listed = [d for n in earlier.networks for d in n.content]
+        extra = bank_items(settings, pa.table({
+            "content_kind": pa.array([d.kind for d in listed], pa.string()),
+            "content_id": pa.array([d.value for d in listed], pa.binary())}))
+        merged = pa.concat_tables([items, extra]).group_by(
+            ["content_kind", "content_id"]).aggregate([("item", "min")])  # once per digest
+        items = pa.table({"content_kind": merged["content_kind"],
+                          "content_id": merged["content_id"], "item": merged["item_min"]})
     found = find_networks(sightings, resolution.assignments, earlier=earlier,
                           countries=where.select(["subject_id", "country"]),
                           items=items)
@@ -169,6 +178,7 @@ def analyze(settings: Settings, *, operation: str, out_dir: Path,
 
 def bank_items(settings: Settings, sightings: pa.Table) -> pa.Table:
     """Which sighted digests are one item: the bank entry each matched (segment and row).
+    ``sightings`` needs only ``content_kind`` and ``content_id`` (any table of digests).
 
     The same file seen as ed2k on eDonkey and as SHA-1 on Gnutella is then one item: one
     distinct known file for the score and one item for the co-sharing graph. Digests matching

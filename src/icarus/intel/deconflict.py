@@ -167,7 +167,7 @@ def _row(subject: str, reason: str, attributed: dict[str, str | None],
 
 def known_networks(rows: pa.Table, members: pa.Table, held: pa.Table, earlier: EarlierIntel, *,
                    min_members: int = 1, member_share: float = 0.1, min_digests: int = 2,
-                   own_share: float = 0.5,
+                   own_share: float = 0.5, same_file: dict[tuple[str, bytes], str] | None = None,
                    cfg: DeconflictConfig | None = None,
                    locator: Locator | None = None) -> dict[str, tuple[str, str]]:
     """Which found networks an earlier operation already knew: label → (earlier network ref,
@@ -181,9 +181,12 @@ def known_networks(rows: pa.Table, members: pa.Table, held: pa.Table, earlier: E
       someone who also moved in N's circle (or an address re-assigned within the window), not
       proof that N is this network. Members without an identifier (e.g. BitTorrent sessions)
       are not counted: a package names people by identifiers, so they could not have matched;
-    - **content**: at least ``min(min_digests, len(N.content))`` of N's content digests are
-      items the network co-shares *as its own* (held by two or more members, who are at least
-      ``own_share`` of all their holders, so a file everyone shares proves nothing).
+    - **content**: at least ``min(min_digests, files of N.content)`` of the files N's content
+      lists are files the network co-shares *as its own* (held by two or more members, who
+      are at least ``own_share`` of all their holders, so a file everyone shares proves
+      nothing). ``same_file`` maps a digest (kind, value) to its file (e.g. its bank entry):
+      an earlier MD5 then matches the ed2k or SHA-1 we saw of the same file, and two digests
+      of one file count once. Digests it does not name are files of their own.
 
     With several candidates the one with the most evidence (members + digests) wins, ties to
     the smaller ref. The evidence text gives both counts and what they were measured against.
@@ -192,6 +195,11 @@ def known_networks(rows: pa.Table, members: pa.Table, held: pa.Table, earlier: E
     ``members`` (subject_id, network); ``held`` (label, content_kind, content_id, holders,
     all_holders).
     """
+    same = same_file or {}
+
+    def file_of(kind: str, value: bytes) -> str:
+        return same.get((kind, value)) or f"{kind}:{value.hex()}"
+
     if not (0 <= member_share <= 1 and 0 < own_share <= 1) or min(min_members, min_digests) < 1:
         raise UsageError("member_share must be in [0, 1], own_share in (0, 1], min_members "
                          "and min_digests >= 1")
@@ -207,18 +215,20 @@ def known_networks(rows: pa.Table, members: pa.Table, held: pa.Table, earlier: E
     for subject in _identified(rows).to_pylist():
         if subject in label_of:
             nameable[label_of[subject]].add(subject)
-    content: dict[tuple[str, bytes], list[str]] = defaultdict(list)
+    content: dict[str, list[str]] = defaultdict(list)  # file → earlier networks listing it
     for n in earlier.networks:
-        for d in dict.fromkeys(n.content):
-            content[(d.kind, d.value)].append(n.ref)
-    digests: dict[tuple[str, str], int] = defaultdict(int)
+        for f in dict.fromkeys(file_of(d.kind, d.value) for d in n.content):
+            content[f].append(n.ref)
     own = held.filter(pc.and_(pc.greater_equal(held["holders"], 2),
                               pc.greater_equal(pc.divide(pc.cast(held["holders"], pa.float64()),
                                                          held["all_holders"]), own_share)))
-    for r in own.select(["label", "content_kind", "content_id"]).to_pylist():
-        for ref in content.get((r["content_kind"], r["content_id"]), ()):
-            digests[(r["label"], ref)] += 1
-    listed = {n.ref: len(set(n.content)) for n in earlier.networks}
+    own_files = {(r["label"], file_of(r["content_kind"], r["content_id"]))
+                 for r in own.select(["label", "content_kind", "content_id"]).to_pylist()}
+    digests: dict[tuple[str, str], int] = defaultdict(int)
+    for label, f in sorted(own_files):
+        for ref in content.get(f, ()):
+            digests[(label, ref)] += 1
+    listed = {n.ref: len({file_of(d.kind, d.value) for d in n.content}) for n in earlier.networks}
     best: dict[str, tuple[int, str, str]] = {}
     for label, ref in sorted(set(who) | set(digests)):
         named = who.get((label, ref), set())
@@ -229,7 +239,7 @@ def known_networks(rows: pa.Table, members: pa.Table, held: pa.Table, earlier: E
         if not (by_members or by_content):
             continue
         evidence = (f"{m} of {could} nameable member(s) match subjects of {ref}, "
-                    f"{shared} of its {listed[ref]} digest(s) co-shared")
+                    f"{shared} of its {listed[ref]} file(s) co-shared")
         if label not in best or m + shared > best[label][0]:
             best[label] = (m + shared, ref, evidence)
     return {label: (ref, ev) for label, (_, ref, ev) in best.items()}

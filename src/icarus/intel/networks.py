@@ -12,18 +12,20 @@ particular, while a file held by a handful links them strongly. Items held by mo
 same input gives the same communities. Sub-groups that hang to the rest of their community by
 a thread (conductance under ``split_conductance``) are split off, since modularity merges
 groups that are small against the whole graph; and a subject is a member only if it holds one
-of its community's *own files* (held by two or more members, who are at least ``own_share``
-of all its holders). Labels are ``net-`` + the smallest member's subject id. The rule for
-``known_earlier`` is :func:`icarus.intel.deconflict.known_networks`.
+of its community's *own files* (held by two or more of its holders, who are at least
+``own_share`` of all its holders). Holders are counted as installations: sessions without a
+persistent identifier holding an item from one address are one holder (one BitTorrent client
+restarted many times is not a crowd). Without the subjects who hold no own file, each
+community is split again, and the own-file test repeated. Labels are ``net-`` + the smallest
+member's subject id. The rule for ``known_earlier`` is
+:func:`icarus.intel.deconflict.known_networks`.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any
 
-import igraph
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -33,11 +35,19 @@ from icarus.core.errors import UsageError
 from icarus.domain.digests import Digest
 from icarus.intel.deconflict import DeconflictConfig, known_networks, with_subjects
 from icarus.intel.intel_file import EarlierIntel
+from icarus.intel.networks_graph import (
+    anchored,
+    codes,
+    edges,
+    held_by_group,
+    holdings,
+    leiden,
+    split_all,
+)
 
 __all__ = ["MEMBERSHIPS", "NETWORKS", "NetworksConfig", "NetworksResult", "find_networks"]
 
 I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
 
 MEMBERSHIPS = pa.schema([
     pa.field("subject_id", pa.string(), nullable=False),
@@ -66,13 +76,16 @@ class NetworksConfig:
     subjects are ignored; ``resolution``: Leiden's modularity resolution; ``seed``: its random
     generator; ``split_conductance``: a sub-group of a community tied to the rest by less than
     this share of its co-sharing weight is split off (``split_rounds`` at most; 0: never);
-    ``own_share``: an item is a network's own file when two or more members hold it and they
-    are at least this share of its holders; members must hold one, and the own files are the
-    core files (``core_max`` listed at most); ``ip_window_s``: the address window of
+    ``own_share``: an item is a network's own file when two or more of its holders are
+    members and they are at least this share of its holders; members must hold one, and the
+    own files are the core files (``core_max`` listed at most); ``one_holder_per_address``:
+    count sessions without a persistent identifier that hold an item from one address as one
+    holder (else every subject is a holder); ``ip_window_s``: the address window of
     earlier-intelligence matching; ``known_min_members`` and ``known_member_share``: members
     matching subjects of one earlier network (a count, and a share of the members the
     package could have named: both needed), or ``known_min_digests``: own files in its
-    content, that make a network known to it.
+    content (digests of one file, per ``items``, count once), that make a network known to
+    it.
     """
 
     min_size: int = 3
@@ -83,6 +96,7 @@ class NetworksConfig:
     own_share: float = 0.9
     split_rounds: int = 3
     seed: int = 0
+    one_holder_per_address: bool = True
     ip_window_s: float = 86_400.0
     known_min_members: int = 1
     known_member_share: float = 0.1
@@ -135,14 +149,21 @@ def find_networks(sightings: pa.Table, assignments: pa.Table, *,
     node_of = np.empty(order.size, dtype=np.int64)
     node_of[order] = np.arange(order.size)
     node = node_of[np.asarray(subj.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
-    item = _codes(_item_keys(rows, items))
-    pair_key = np.unique(item * max(order.size, 1) + node)
-    p_item, p_node = pair_key // max(order.size, 1), pair_key % max(order.size, 1)
-    u, v, w = _edges(p_item, p_node, cfg.max_holders)
-    membership = _leiden(order.size, u, v, w, cfg)
-    anchored = _anchored(p_item, p_node, membership, cfg.own_share)
-    sizes = np.bincount(membership[anchored], minlength=int(membership.max(initial=-1)) + 1)
-    keep = anchored & (sizes[membership] >= cfg.min_size)
+    item = codes(_item_keys(rows, items))
+    address = (_bare_addresses(rows) if cfg.one_holder_per_address
+               else np.full(rows.num_rows, -1, np.int64))
+    p_item, p_node, p_unit = holdings(item, node, address, order.size)
+    u, v, w = edges(p_item, p_node, cfg.max_holders)
+    membership = leiden(order.size, u, v, w, cfg)
+    keep = anchored(p_item, p_node, p_unit, membership, cfg.own_share)
+    if not keep.all():  # without the strangers, a community may come apart: look again
+        alone = int(membership.max()) + 1 + np.arange(membership.size)
+        membership = np.unique(np.where(keep, membership, alone), return_inverse=True
+                               )[1].reshape(-1).astype(np.int64)
+        membership = split_all(membership, u, v, w, cfg)
+        keep = anchored(p_item, p_node, p_unit, membership, cfg.own_share)
+    sizes = np.bincount(membership[keep], minlength=int(membership.max(initial=-1)) + 1)
+    keep &= sizes[membership] >= cfg.min_size
     label_node = np.full(sizes.size, order.size, dtype=np.int64)
     np.minimum.at(label_node, membership[keep], np.flatnonzero(keep))
     labels = np.array([f"net-{names[order[i]]}" if i < order.size else "" for i in label_node],
@@ -152,11 +173,19 @@ def find_networks(sightings: pa.Table, assignments: pa.Table, *,
                         "network": pa.array(labels[membership[keep]].tolist(), pa.string())},
                        schema=MEMBERSHIPS)
     members = members.sort_by([("network", "ascending"), ("subject_id", "ascending")])
-    out, held = _summarise(rows, item, members, countries, cfg)
+    group = np.where(keep, membership, -1)
+    i_item, i_group, inside, everyone, _ = held_by_group(p_item, p_node, p_unit, group)
+    co = inside >= 2
+    held_items = pa.table({"item": pa.array(i_item[co]),
+                           "label": pa.array(labels[i_group[co]].tolist(), pa.string()),
+                           "holders": pa.array(inside[co]),
+                           "all_holders": pa.array(everyone[co])})
+    out, held = _summarise(rows, item, members, held_items, countries, cfg)
     if earlier is not None:
         known = known_networks(rows, members, held, earlier, min_members=cfg.known_min_members,
                                member_share=cfg.known_member_share,
                                min_digests=cfg.known_min_digests, own_share=cfg.own_share,
+                               same_file=_same_file(items),
                                cfg=DeconflictConfig(ip_window_s=cfg.ip_window_s))
         for row in out:
             if row["network"] in known:
@@ -165,14 +194,27 @@ def find_networks(sightings: pa.Table, assignments: pa.Table, *,
     return NetworksResult(members, pa.Table.from_pylist(out, schema=NETWORKS), int(u.size))
 
 
-def _summarise(rows: pa.Table, item: I64, members: pa.Table, countries: pa.Table | None,
-               cfg: NetworksConfig) -> tuple[list[dict[str, Any]], pa.Table]:
+def _bare_addresses(rows: pa.Table) -> npt.NDArray[np.int64]:
+    """Per row, a code of its address when the sighting shows no persistent identifier (no
+    user hash, no GUID), else -1. Such sessions holding one item from one address cannot be
+    told apart (BitTorrent peer ids change at each client start): one holder
+    (docs/intel/networks.md)."""
+    ips = pc.dictionary_encode(rows["ip"]).combine_chunks()
+    code = np.asarray(ips.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    bare = np.asarray(pc.and_(pc.is_null(rows["user_hash"]), pc.is_null(rows["guid"])
+                              ).to_numpy(zero_copy_only=False), dtype=bool)
+    return np.where(bare, code, -1)
+
+
+def _summarise(rows: pa.Table, item: I64, members: pa.Table, held_items: pa.Table,
+               countries: pa.Table | None, cfg: NetworksConfig
+               ) -> tuple[list[dict[str, Any]], pa.Table]:
     """The :data:`NETWORKS` rows (not yet matched to earlier intelligence), and each
     network's co-shared digests: (label, content_kind, content_id, holders, all_holders).
 
-    Holders are counted per item (``item``: the item code of each row), so a file seen as
-    ed2k on eDonkey and as SHA-1 on Gnutella counts its holders on both; every digest of the
-    item carries the item's counts, and a core file is shown by its most sighted digest."""
+    ``held_items`` (item, label, holders, all_holders) counts holders per item (a file seen
+    as ed2k on eDonkey and as SHA-1 on Gnutella counts its holders on both); every digest of
+    the item carries the item's counts, and a core file is shown by its most sighted digest."""
     members = members.rename_columns(["subject_id", "label"])  # "network" is the P2P network
     rows = rows.select(["subject_id", "observed_at", "content_kind", "content_id"]
                        ).append_column("item", pa.array(item, pa.int64()))
@@ -182,9 +224,6 @@ def _summarise(rows: pa.Table, item: I64, members: pa.Table, countries: pa.Table
     span = {r["label"]: (r["observed_at_min"], r["observed_at_max"]) for r in spans.to_pylist()}
     counts = members.group_by("label").aggregate([([], "count_all")])
     size = dict(zip(counts["label"].to_pylist(), counts["count_all"].to_pylist(), strict=True))
-    everyone = _holders(rows, ["item"], "all_holders")
-    held_items = _holders(labelled, ["label", "item"], "holders").filter(
-        pc.greater_equal(pc.field("holders"), 2)).join(everyone, "item")
     digests = rows.group_by(["item", "content_kind", "content_id"]).aggregate(
         [([], "count_all")])
     held = held_items.join(digests.select(["item", "content_kind", "content_id"]), "item")
@@ -212,137 +251,15 @@ def _summarise(rows: pa.Table, item: I64, members: pa.Table, countries: pa.Table
     return out, held.select(["label", "content_kind", "content_id", "holders", "all_holders"])
 
 
-def _codes(items: pa.Table) -> I64:
-    """A dense integer per distinct (kind, digest)."""
-    keys = pc.binary_join_element_wise(pc.cast(items["k"], pa.binary()),
-                                       pc.cast(items["v"], pa.binary()), b":")
-    enc = pc.dictionary_encode(keys).combine_chunks()
-    return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def _edges(p_item: I64, p_node: I64, max_holders: int) -> tuple[I64, I64, F64]:
-    """Resource-allocation weights of every co-holder pair, summed over items (vectorised:
-    items are grouped by holder count h, and each group's pairs come from one triu index)."""
-    start = np.flatnonzero(np.r_[True, p_item[1:] != p_item[:-1]])
-    count = np.diff(np.r_[start, p_item.size])
-    us, vs, ws = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
-    for h in np.unique(count[(count >= 2) & (count <= max_holders)]).tolist():
-        first = start[count == h]
-        block = p_node[first[:, None] + np.arange(h)]  # one row of holders per item, sorted
-        a, b = np.triu_indices(h, 1)
-        us.append(block[:, a].reshape(-1))
-        vs.append(block[:, b].reshape(-1))
-        ws.append(np.full(first.size * a.size, 1.0 / h))
-    u, v, w = np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
-    n = int(max(u.max(initial=-1), v.max(initial=-1))) + 1
-    key, inverse = np.unique(u * n + v, return_inverse=True)
-    weight = np.bincount(inverse.reshape(-1), weights=w).astype(np.float64)
-    return (key // max(n, 1)).astype(np.int64), (key % max(n, 1)).astype(np.int64), weight
-
-
-def _leiden(n: int, u: I64, v: I64, w: F64, cfg: NetworksConfig) -> I64:
-    """Leiden communities (modularity) with igraph's generator seeded, then restored; then
-    loose sub-groups split off (:func:`_split_loose`)."""
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    graph = igraph.Graph(n=n, edges=np.column_stack([u, v]).tolist())
-    igraph.set_random_number_generator(random.Random(cfg.seed))
-    try:
-        parts = graph.community_leiden(objective_function="modularity", weights=w.tolist(),
-                                       resolution=cfg.resolution, n_iterations=-1)
-        membership = np.asarray(parts.membership, dtype=np.int64)
-        todo: set[int] | None = None  # first round: every community
-        for _ in range(cfg.split_rounds):
-            membership, todo = _split_loose(membership, u, v, w, cfg, todo)
-            if not todo:
-                break
-    finally:
-        igraph.set_random_number_generator(random)
-    return membership
-
-
-def _split_loose(membership: I64, u: I64, v: I64, w: F64, cfg: NetworksConfig,
-                 todo: set[int] | None = None) -> tuple[I64, set[int]]:
-    """Split off the sub-groups of each community that hang to the rest of it by a thread.
-
-    Modularity merges groups that are small against the whole graph (its resolution limit):
-    a small ring tied to a bigger one, or to a cluster of unrelated sharers of one uncommon
-    file, by a few co-shared files. Each community of ``2 * min_size`` or more is re-divided
-    on its own (Leiden, modularity of the subgraph); a part of ``min_size`` or more whose
-    conductance (its weight to the rest of the community over the smaller of the two
-    volumes) is below ``split_conductance`` becomes a community of its own. Only the
-    communities in ``todo`` are looked at (all when ``None``); returns the new membership and
-    the communities that changed (split ones and their split-off parts), to look at again.
-    """
-    if cfg.split_conductance <= 0:
-        return membership, set()
-    out = membership.copy()
-    label = int(membership.max(initial=-1)) + 1
-    sizes = np.bincount(membership)
-    inside = membership[u] == membership[v]
-    cu, cv, cw = u[inside], v[inside], w[inside]
-    by = np.argsort(membership[cu], kind="stable")
-    cu, cv, cw = cu[by], cv[by], cw[by]
-    comm = membership[cu]
-    bounds = np.searchsorted(comm, np.arange(sizes.size + 1))
-    nodes_by = np.argsort(membership, kind="stable")
-    node_bounds = np.searchsorted(membership[nodes_by], np.arange(sizes.size + 1))
-    changed: set[int] = set()
-    for c in np.flatnonzero(sizes >= 2 * cfg.min_size).tolist():
-        if todo is not None and c not in todo:
-            continue
-        lo, hi = bounds[c], bounds[c + 1]
-        if hi == lo:
-            continue
-        nodes = nodes_by[node_bounds[c]:node_bounds[c + 1]]  # sorted: stable argsort
-        a = np.searchsorted(nodes, cu[lo:hi])
-        b = np.searchsorted(nodes, cv[lo:hi])
-        sub = igraph.Graph(n=nodes.size, edges=np.column_stack([a, b]).tolist())
-        part = np.asarray(sub.community_leiden(
-            objective_function="modularity", weights=cw[lo:hi].tolist(),
-            n_iterations=-1).membership, dtype=np.int64)
-        k = int(part.max()) + 1
-        if k < 2:
-            continue
-        pa_, pb = part[a], part[b]
-        vol = np.bincount(pa_, cw[lo:hi], k) + np.bincount(pb, cw[lo:hi], k)
-        cross = pa_ != pb
-        cut = np.bincount(pa_[cross], cw[lo:hi][cross], k) + \
-            np.bincount(pb[cross], cw[lo:hi][cross], k)
-        smaller = np.minimum(vol, vol.sum() - vol)
-        count = np.bincount(part, minlength=k)
-        loose = (count >= cfg.min_size) & (cut < cfg.split_conductance * smaller)
-        if loose.all():  # the largest part keeps the community's label
-            loose[int(np.argmax(count))] = False
-        for p in np.flatnonzero(loose).tolist():
-            out[nodes[part == p]] = label
-            changed |= {c, label}
-            label += 1
-    return out, changed
-
-
-def _anchored(p_item: I64, p_node: I64, membership: I64, own_share: float
-              ) -> npt.NDArray[np.bool_]:
-    """Which nodes hold one of their community's own items: held by two or more of its
-    members, who are at least ``own_share`` of all the item's holders."""
-    n = membership.size
-    if own_share <= 0 or p_item.size == 0:
-        return np.ones(n, dtype=bool)
-    k = int(membership.max()) + 1
-    everyone = np.bincount(p_item)
-    key, inverse, inside = np.unique(p_item * k + membership[p_node], return_inverse=True,
-                                     return_counts=True)
-    own = (inside >= 2) & (inside >= own_share * everyone[key // k])
-    out = np.zeros(n, dtype=bool)
-    out[p_node[own[inverse.reshape(-1)]]] = True
-    return out
-
-
-def _holders(table: pa.Table, keys: list[str], name: str) -> pa.Table:
-    """Distinct subjects per group of ``keys``, in a column ``name``."""
-    counted = table.group_by(keys).aggregate([("subject_id", "count_distinct")])
-    return counted.rename_columns([name if c == "subject_id_count_distinct" else c
-                                   for c in counted.column_names])
+def _same_file(items: pa.Table | None) -> dict[tuple[str, bytes], str] | None:
+    """``items`` as a digest → item dictionary (the smallest item of a digest named twice)."""
+    if items is None:
+        return None
+    mapping = items.select(["content_kind", "content_id", "item"]).group_by(
+        ["content_kind", "content_id"]).aggregate([("item", "min")])
+    return {(k, bytes(v)): str(i) for k, v, i in zip(
+        mapping["content_kind"].to_pylist(), mapping["content_id"].to_pylist(),
+        mapping["item_min"].to_pylist(), strict=True)}
 
 
 def _item_keys(rows: pa.Table, items: pa.Table | None) -> pa.Table:
