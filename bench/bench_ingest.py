@@ -35,7 +35,7 @@ from _common import cpu_count, cpu_model, load_average, peak_rss_mib, print_tabl
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path("/tmp/icarus-bench")
-SUFFIX = {"jsonl": ".jsonl", "csv": ".csv"}
+SUFFIX = {"jsonl": ".jsonl", "csv": ".csv", "json": ".json"}
 
 
 def world_dir(scale: str, seed: int) -> Path:
@@ -92,10 +92,17 @@ def run_duckdb(world: Path, kind: str, threads: int) -> dict[str, Any]:
     """DuckDB alone: the same files read and written to one Parquet file."""
     import duckdb
 
-    files = "[" + ", ".join(f"'{p}'" for p in files_of(world, kind)) + "]"
-    source = (f"read_json({files}, format = 'newline_delimited', ignore_errors = true)"
-              if kind == "jsonl" else
-              f"read_csv({files}, delim = ';', header = true, ignore_errors = true)")
+    paths = files_of(world, kind)
+    if kind == "json":  # DuckDB cannot read a truncated JSON document at all: whole ones only
+        paths = [p for p in paths if _whole_document(p)]
+    files = "[" + ", ".join(f"'{p}'" for p in paths) + "]"
+    source = {
+        "jsonl": f"read_json({files}, format = 'newline_delimited', ignore_errors = true)",
+        "csv": f"read_csv({files}, delim = ';', header = true, ignore_errors = true)",
+        # tool B: one JSON document per file, its results unnested into rows
+        "json": f"(SELECT unnest(results, recursive := true) FROM read_json({files}, "
+                f"maximum_object_size = 2147483647, ignore_errors = true))",
+    }[kind]
     out = Path(tempfile.mkdtemp(prefix="icarus-bench-duckdb-"))
     try:
         start, cpu = time.perf_counter(), time.process_time()
@@ -109,6 +116,12 @@ def run_duckdb(world: Path, kind: str, threads: int) -> dict[str, Any]:
         shutil.rmtree(out, ignore_errors=True)
     return {"rows": row[0] if row else 0, "seconds": seconds, "cpu": cpu,
             "rss_mib": peak_rss_mib()}
+
+
+def _whole_document(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 16))
+        return fh.read().rstrip().endswith(b"]}")
 
 
 def child(which: str, world: Path, kind: str, profile: Path | None) -> dict[str, Any]:
@@ -154,7 +167,7 @@ def main() -> None:
                         choices=["tiny", "small", "medium", "large"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kinds", default="jsonl,csv",
-                        help="comma-separated: jsonl (v1), csv (tool A)")
+                        help="comma-separated: jsonl (v1), csv (tool A), json (tool B)")
     parser.add_argument("--profile", type=Path,
                         help="write cProfile stats of the Icarus run to PROFILE.<kind>")
     parser.add_argument("--child", choices=["icarus", "duckdb1", "duckdb2"],

@@ -13,9 +13,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from icarus.core.errors import FormatMismatchError
 from icarus.core.settings import Settings
-from icarus.sensors.dataset import dataset_dir, query
+from icarus.sensors import ingest
+from icarus.sensors.dataset import KEY_VERSION, dataset_dir, ledger, query
+from icarus.sensors.formats import v1_columnar
+from icarus.sensors.formats.columns import batches_of_records
 from icarus.sensors.ingest import IngestReport, ingest_files
+from icarus.sensors.unmatched import read_unmatched
 from tests.sensors.conftest import banked_settings, world_files
 
 ROWS_SQL = ("SELECT sighting_id, observed_at, sensor, record_id, content_id, match_set, "
@@ -129,3 +134,67 @@ def test_keep_unmatched_keeps_benign_sightings(world: Path, tmp_path: Path) -> N
     assert r.not_alert == 0 and r.kept > 0
     unmatched = query(settings, "SELECT count(*) AS n FROM sightings WHERE match_set = ''")
     assert unmatched.column("n")[0].as_py() > 0
+
+
+def _everything(settings: Settings, reports: list[IngestReport]) -> dict[str, object]:
+    """The stored rows, the unmatched area, the quarantine files and the reports (with the
+    workspace's path taken out)."""
+    home = str(settings.home)
+    rows = query(settings, "SELECT * FROM sightings ORDER BY sighting_id")
+    unmatched = read_unmatched(settings)
+    quarantine = {p.name: p.read_text() for p in (settings.home / "sightings" / "quarantine")
+                  .glob("*.jsonl")}
+    return {"rows": rows.to_pylist(), "unmatched": unmatched.to_pylist(),
+            "quarantine": quarantine,
+            "reports": [repr(r).replace(home, "HOME") for r in reports]}
+
+
+def test_columnar_ingest_equals_the_per_record_path(world: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    files = world_files(world)
+    fast = banked_settings(tmp_path / "fast", world)
+    got = _everything(fast, ingest_files(fast, files))
+    # Every record through the per-record validators (the path before the columnar ingest):
+    # v1 lines one by one, tool A rows through the csv module, gathered into batches.
+    monkeypatch.setattr(v1_columnar, "_parse", lambda data: None)
+    monkeypatch.setattr(ingest, "_batches",
+                        lambda reader, path, sink: batches_of_records(reader.read(path, sink)))
+    slow = banked_settings(tmp_path / "slow", world)
+    want = _everything(slow, ingest_files(slow, files))
+    assert got["rows"] and got["unmatched"] and got["quarantine"]
+    assert got == want
+
+
+def test_a_file_of_another_format_adds_nothing(world: Path, tmp_path: Path) -> None:
+    settings = banked_settings(tmp_path / "home", world)
+    jsonl = next(p for p in world_files(world) if p.suffix == ".jsonl")
+    with pytest.raises(FormatMismatchError, match="tool-a-csv"):
+        ingest_files(settings, [jsonl], fmt="tool-a-csv")
+    assert not list(dataset_dir(settings).glob("*"))
+    assert query(settings, "SELECT count(*) AS n FROM sightings").column("n")[0].as_py() == 0
+
+
+def test_old_content_keys_are_migrated_from_the_stored_rows(world: Path,
+                                                            tmp_path: Path) -> None:
+    settings = banked_settings(tmp_path / "home", world)
+    src = world_files(world)[0]
+    [first] = ingest_files(settings, [src])
+    # A ledger from before the columnar ingest: keys of another definition, version 0.
+    led = ledger(settings)
+    try:
+        led.db.execute("DELETE FROM keys")
+        led.db.executemany("INSERT INTO keys VALUES (?)",
+                           [(i.to_bytes(16, "big"),) for i in range(first.kept)])
+        led.db.execute("PRAGMA user_version = 0")
+    finally:
+        led.close()
+    copy = tmp_path / src.name
+    copy.write_bytes(src.read_bytes() + b"\n")  # another SHA-256, the same records
+    [again] = ingest_files(settings, [copy])
+    assert again.kept == 0 and again.duplicates == first.kept + first.duplicates
+    led = ledger(settings)
+    try:
+        assert led.key_version == KEY_VERSION
+        assert led.db.execute("SELECT count(*) FROM keys").fetchone()[0] == first.kept
+    finally:
+        led.close()

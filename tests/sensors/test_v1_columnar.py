@@ -78,7 +78,11 @@ def lines(seed: int, count: int) -> bytes:
         if same_type and rng.random() < 0.5:
             rec = {k: v for k, v in rec.items() if v is not None}
         out.append(json.dumps(rec, ensure_ascii=rng.random() < 0.5).encode())
-    return b"\n".join(out) + (b"\n" if seed % 2 else b"")
+    if seed % 3 == 0:  # blank lines (LF, CR LF, spaces) between records
+        for at in sorted(rng.sample(range(len(out)), 40), reverse=True):
+            out.insert(at, rng.choice([b"", b"  ", b"\r"]))
+    eol = b"\r\n" if seed % 4 == 1 else b"\n"
+    return eol.join(out) + (eol if seed % 2 else b"")
 
 
 class Sink:
@@ -103,7 +107,10 @@ def test_fast_path_equals_the_per_line_validator(seed: int, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "s.jsonl"
     path.write_bytes(json.dumps(BASE).encode() + b"\n" + lines(seed, 3000))
-    fast = read(path)
+    with monkeypatch.context() as m:
+        if seed % 2:  # many blocks, cut anywhere
+            m.setattr(v1_columnar, "BLOCK_BYTES", 20_000 + seed)
+        fast = read(path)
     with monkeypatch.context() as m:
         m.setattr(v1_columnar, "_parse", lambda chunk: None)
         slow = read(path)

@@ -13,17 +13,53 @@ queries and removed by :func:`recover`, so a crash at any point leaves no partia
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sqlite3
 from dataclasses import dataclass
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from icarus.core.settings import Settings
 from icarus.sensors.schema import SIGHTINGS
+
+KEY_VERSION = 1
+"""The definition of content keys in a ledger (``PRAGMA user_version``): 0 hashed the Python
+text of a record (before the columnar ingest), 1 hashes :func:`content_keys`' encoding."""
+KEY_FIELDS = ("observed_at", "network", "ip", "port", "content_kind", "content_id", "sensor",
+              "evidence", "record_id", "file_name", "file_size", "user_hash", "ed2k_client_id",
+              "guid", "peer_id", "client", "nickname")
+"""The v1 fields of a stored sighting: the ones its content key covers."""
+_DIGEST = methodcaller("digest")
+_COLON, _COMMA, _ABSENT = pa.scalar(b":"), pa.scalar(b","), pa.scalar(b"-")
+
+
+def content_keys(table: pa.Table) -> list[bytes]:
+    """For each row (of a table with the :data:`KEY_FIELDS`), 16 bytes that are equal for two
+    rows exactly when every v1 field is equal.
+
+    The key is the first 16 bytes of the SHA-256 of an unambiguous encoding: per field, absent
+    as ``-`` or ``<byte length>:<bytes>`` (times as integer microseconds since the epoch,
+    integers in decimal, text as UTF-8, digests raw), joined by commas.
+    """
+    encoded = []
+    for name in KEY_FIELDS:
+        col = table.column(name)
+        if pa.types.is_timestamp(col.type):
+            col = pc.cast(pc.cast(col, pa.int64()), pa.string())
+        elif pa.types.is_integer(col.type):
+            col = pc.cast(col, pa.string())
+        col = pc.cast(col, pa.binary())
+        size = pc.cast(pc.cast(pc.binary_length(col), pa.string()), pa.binary())
+        encoded.append(pc.fill_null(pc.binary_join_element_wise(size, col, _COLON), _ABSENT))
+    joined = pc.binary_join_element_wise(*encoded, _COMMA)
+    return [digest[:16] for digest in map(_DIGEST, map(hashlib.sha256, joined.to_pylist()))]
 
 
 def sightings_dir(settings: Settings) -> Path:
@@ -48,9 +84,20 @@ class Ledger:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
+        # Keys are random: a large page cache keeps their B-tree's inner pages in memory.
+        self.db.execute("PRAGMA cache_size=-262144")
+        fresh = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'keys'").fetchone() is None
         self.db.execute("CREATE TABLE IF NOT EXISTS files (sha256 TEXT PRIMARY KEY, "
                         "name TEXT, format TEXT, ingested_at TEXT, report TEXT)")
         self.db.execute("CREATE TABLE IF NOT EXISTS keys (key BLOB PRIMARY KEY) WITHOUT ROWID")
+        if fresh:
+            self.db.execute(f"PRAGMA user_version = {KEY_VERSION}")
+
+    @property
+    def key_version(self) -> int:
+        """The definition of the stored content keys (:data:`KEY_VERSION` once migrated)."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
         """Close the database (an open transaction is rolled back)."""
@@ -73,23 +120,36 @@ class Ledger:
         """Insert content keys; for each, whether it was new (an earlier one is a duplicate)."""
         if not keys:
             return []
-        # One round trip per batch, not per key: the keys already stored are looked up through a
-        # temporary table, then the batch is inserted; within the batch the first one is new.
-        db = self.db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS batch (key BLOB PRIMARY KEY) WITHOUT ROWID")
-        db.execute("DELETE FROM batch")
-        db.executemany("INSERT OR IGNORE INTO batch VALUES (?)", ((k,) for k in keys))
-        # CROSS JOIN keeps the batch as the outer loop: a key lookup each, never a scan of the
-        # whole (growing) ledger.
-        stored = {r[0] for r in db.execute(
-            "SELECT b.key FROM batch AS b CROSS JOIN keys AS k ON k.key = b.key")}
-        db.execute("INSERT OR IGNORE INTO keys SELECT key FROM batch")
-        seen: set[bytes] = set()
+        # One statement per batch: the distinct keys travel as one blob, SQLite cuts them out,
+        # inserts the ones not stored and returns those (no Python round trip per key).
+        distinct = sorted(set(keys))
+        blob = b"".join(distinct)
+        inserted = {r[0] for r in self.db.execute(
+            "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?) "
+            "INSERT INTO keys SELECT substr(?, n * 16 + 1, 16) FROM i WHERE true "
+            "ON CONFLICT DO NOTHING RETURNING key", (len(distinct), blob))}
         new: list[bool] = []
         for key in keys:
-            new.append(key not in stored and key not in seen)
-            seen.add(key)
+            if key in inserted:
+                inserted.discard(key)  # the first occurrence in the batch is the new one
+                new.append(True)
+            else:
+                new.append(False)
         return new
+
+    def replace_keys(self, batches: Any) -> None:
+        """Replace every stored key by those of ``batches`` (lists of keys) and mark the ledger
+        as holding keys of :data:`KEY_VERSION`, in one transaction."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("DELETE FROM keys")
+            for keys in batches:
+                self.add_keys(keys)
+            self.db.execute(f"PRAGMA user_version = {KEY_VERSION}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def commit_file(self, sha256: str, name: str, fmt: str, when: str, report: str) -> None:
         """Record the file and commit its transaction (the commit point of an ingest)."""
@@ -120,6 +180,30 @@ def committed_parts(settings: Settings) -> list[Path]:
         led.close()
     return sorted(p for p in root.glob("day=*/part-*.parquet")
                   if p.name[5:21] in prefixes)
+
+
+def migrate_keys(settings: Settings, led: Ledger) -> bool:
+    """Bring the ledger's content keys to :data:`KEY_VERSION`; whether anything was done.
+
+    Keys of an older definition are recomputed from the stored rows themselves (every row of
+    the dataset is one key). Keys of days already purged are not recomputed: a record of such
+    a day arriving again in a new file is stored again (and falls to the next purge).
+    """
+    if led.key_version >= KEY_VERSION:
+        return False
+    prefixes = led.prefixes()
+    root = dataset_dir(settings)
+    parts = sorted(p for p in root.glob("day=*/part-*.parquet")
+                   if p.name[5:21] in prefixes) if root.is_dir() else []
+
+    def batches() -> Any:
+        for part in parts:
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=65_536,
+                                                            columns=list(KEY_FIELDS)):
+                yield content_keys(pa.Table.from_batches([batch]))
+
+    led.replace_keys(batches())
+    return True
 
 
 def recover(settings: Settings, led: Ledger) -> int:

@@ -17,18 +17,21 @@ import fcntl
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from operator import attrgetter
+from datetime import UTC, date, datetime, timedelta
+from operator import methodcaller
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from icarus.bank.matcher import Matcher
@@ -38,8 +41,23 @@ from icarus.core.settings import Settings
 from icarus.core.sinks import clip
 from icarus.domain.bank import Match
 from icarus.domain.categories import SetKind
-from icarus.sensors.dataset import Ledger, dataset_dir, ledger, recover, sightings_dir
+from icarus.sensors.dataset import (
+    Ledger,
+    content_keys,
+    dataset_dir,
+    ledger,
+    migrate_keys,
+    recover,
+    sightings_dir,
+)
 from icarus.sensors.formats import READERS, SightingReader, SightingRecord, detect
+from icarus.sensors.formats.columns import (
+    FIELDS,
+    Batch,
+    batches_of_records,
+    mask_array,
+    records_table,
+)
 from icarus.sensors.schema import SIGHTINGS
 from icarus.sensors.unmatched import (
     PurgeReport,
@@ -49,13 +67,16 @@ from icarus.sensors.unmatched import (
     unmatched_dir,
 )
 
-BATCH = 20_000
-"""Records matched and deduplicated together (bounds memory with PART_ROWS)."""
 PART_ROWS = 200_000
-"""Rows buffered before parts are written."""
-_FIELDS = SightingRecord.__slots__
-_VALUES = attrgetter(*_FIELDS)
+"""Rows buffered before parts are written (batches are bounded by their readers)."""
+AHEAD = 2
+"""Batches read ahead of the one being stored (bounds memory: each is one block)."""
+MATCH_CACHE = 1 << 20
+"""Distinct contents whose match is remembered across batches (then the memory is cleared)."""
 _LINE = re.compile(r"(?:line|row) (\d+)")
+_DAY_US = 86_400_000_000
+_DIGEST = methodcaller("digest")
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +110,9 @@ def file_sha256(path: Path) -> str:
 
 
 def content_key(rec: SightingRecord) -> bytes:
-    """16 bytes that equal for two records exactly when every field is equal."""
-    return hashlib.sha256(repr(_VALUES(rec)).encode()).digest()[:16]
+    """16 bytes that equal for two records exactly when every field is equal
+    (:func:`~icarus.sensors.dataset.content_keys` of one record)."""
+    return content_keys(records_table([rec]))[0]
 
 
 class _Quarantine:
@@ -124,28 +146,43 @@ class _Quarantine:
 
 
 class _Parts:
-    """Rows buffered per day and written as numbered parts into a temporary directory."""
+    """Rows (SIGHTINGS tables) buffered per day and written as numbered parts into a temporary
+    directory, a flush every :data:`PART_ROWS` rows."""
 
-    def __init__(self, tmp: Path, prefix: str, sha: str, *, day: str | None = None,
+    def __init__(self, tmp: Path, prefix: str, *, day: str | None = None,
                  reduced: bool = False) -> None:
-        self.tmp, self.prefix, self.sha, self.written = tmp, prefix, sha, 0
+        self.tmp, self.prefix, self.written = tmp, prefix, 0
         # The unmatched area partitions by ingest day (its retention clock), reduced.
         self.day, self.reduced = day, reduced
-        self.rows: dict[str, list[tuple[int, SightingRecord, Match | None]]] = {}
+        self.rows: dict[str, list[pa.Table]] = {}
         self.buffered = 0
 
-    def add(self, line: int, rec: SightingRecord, match: Match | None) -> None:
-        day = self.day or rec.observed_at.strftime("%Y-%m-%d")
-        self.rows.setdefault(day, []).append((line, rec, match))
-        self.buffered += 1
-        if self.buffered >= PART_ROWS:
-            self.flush()
+    def add(self, table: pa.Table) -> None:
+        while table.num_rows:
+            room = PART_ROWS - self.buffered
+            self._add(table.slice(0, room))
+            table = table.slice(room)
+            if self.buffered >= PART_ROWS:
+                self.flush()
+
+    def _add(self, table: pa.Table) -> None:
+        self.buffered += table.num_rows
+        if self.day is not None:
+            self.rows.setdefault(self.day, []).append(table)
+            return
+        micros = pc.cast(table.column("observed_at"), pa.int64()).to_numpy()
+        days = micros // _DAY_US
+        for d in np.unique(days).tolist():
+            rows = table if days[0] == days[-1] == d and (days == d).all() else \
+                table.take(pa.array(np.flatnonzero(days == d)))
+            day = (_EPOCH_DAY + timedelta(days=d)).strftime("%Y-%m-%d")
+            self.rows.setdefault(day, []).append(rows)
 
     def flush(self) -> None:
         for day in sorted(self.rows):
             out = self.tmp / f"day={day}" / f"part-{self.prefix}-{self.written}.parquet"
             out.parent.mkdir(parents=True, exist_ok=True)
-            table = _table(self.rows[day], self.sha)
+            table = pa.concat_tables(self.rows[day]).combine_chunks()
             pq.write_table(reduce(table) if self.reduced else table, out)
             with out.open("rb") as fh:
                 os.fsync(fh.fileno())
@@ -153,21 +190,33 @@ class _Parts:
         self.rows, self.buffered = {}, 0
 
 
-def _table(rows: list[tuple[int, SightingRecord, Match | None]], sha: str) -> pa.Table:
-    """The rows as a SIGHTINGS table, built column by column (no per-row dicts)."""
-    lines = [line for line, _, _ in rows]
-    recs = [rec for _, rec, _ in rows]
-    matches = [m for _, _, m in rows]
-    columns: dict[str, list[Any]] = {f: list(map(attrgetter(f), recs)) for f in _FIELDS}
-    columns["sighting_id"] = [hashlib.sha256(f"{sha}:{line}".encode()).digest()[:16]
-                              for line in lines]
-    columns["category"] = [m.category.value if m else "none" for m in matches]
-    columns["severity"] = [int(m.severity) if m else 0 for m in matches]
-    columns["match_set"] = [m.set_name if m else "" for m in matches]
-    columns["source_sha256"] = [sha] * len(rows)
-    columns["source_line"] = lines
-    return pa.Table.from_arrays([pa.array(columns[f.name], f.type) for f in SIGHTINGS],
-                                schema=SIGHTINGS)
+def _sightings(table: pa.Table, lines: np.ndarray, sha: str,
+               matches: tuple[pa.Array, pa.Array, pa.Array] | None) -> pa.Table:
+    """Valid records (:data:`RECORD`) as SIGHTINGS rows of file ``sha`` and their matches."""
+    n = table.num_rows
+    columns: dict[str, Any] = {f: table.column(f) for f in FIELDS}
+    columns["sighting_id"] = sighting_ids(sha, lines)
+    if matches is None:
+        columns["category"] = pa.array(["none"] * n, pa.string())
+        columns["severity"] = pa.array(np.zeros(n, np.int8))
+        columns["match_set"] = pa.array([""] * n, pa.string())
+    else:
+        columns["category"], columns["severity"], columns["match_set"] = matches
+    columns["source_sha256"] = pa.array([sha] * n, pa.string())
+    columns["source_line"] = pa.array(lines, pa.int64())
+    return pa.Table.from_arrays([columns[f.name] for f in SIGHTINGS], schema=SIGHTINGS)
+
+
+def sighting_ids(sha: str, lines: np.ndarray) -> pa.Array:
+    """``sighting_id`` of each line of file ``sha``: the first 16 bytes of
+    SHA-256(``<sha>:<line>``)."""
+    texts = pc.binary_join_element_wise(
+        pa.scalar(f"{sha}:".encode()),
+        pc.cast(pc.cast(pa.array(lines, pa.int64()), pa.string()), pa.binary()), pa.scalar(b""))
+    digests = b"".join(map(_DIGEST, map(hashlib.sha256, texts.to_pylist())))
+    first = np.frombuffer(digests, dtype=np.uint8).reshape(len(lines), 32)[:, :16]
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(lines),
+                                                [None, pa.py_buffer(first.tobytes())])
 
 
 def _gravest(matches: list[Match]) -> Match | None:
@@ -175,25 +224,49 @@ def _gravest(matches: list[Match]) -> Match | None:
     return min(alert, key=lambda m: (-int(m.severity), m.set_name, m.row), default=None)
 
 
-def _match(matcher: Matcher | None, batch: list[SightingRecord]) -> list[Match | None]:
-    out: list[Match | None] = [None] * len(batch)
-    if matcher is None:
-        return out
-    by_kind: dict[str, list[int]] = {}
-    for i, rec in enumerate(batch):
-        by_kind.setdefault(rec.content_kind, []).append(i)
-    for kind, idx in by_kind.items():
-        # A batch names few distinct contents: match each once, then spread the result.
-        ids = [batch[i].content_id for i in idx]
-        distinct = list(dict.fromkeys(ids))
-        size = len(distinct[0])
-        values = np.frombuffer(b"".join(distinct), dtype=np.uint8).reshape(len(distinct), size)
-        gravest = {cid: _gravest(found)
-                   for cid, found in zip(distinct, matcher.match_exact(kind, values),
-                                         strict=True)}
-        for i, cid in zip(idx, ids, strict=True):
-            out[i] = gravest[cid]
-    return out
+class _Matches:
+    """Exact matching of a batch's contents against the alert sets, once per distinct content
+    (remembered across batches: a file names few contents many times)."""
+
+    def __init__(self, matcher: Matcher | None) -> None:
+        self.matcher = matcher
+        self.known: dict[tuple[str, bytes], Match | None] = {}
+
+    def __call__(self, table: pa.Table) -> tuple[np.ndarray, tuple[pa.Array, pa.Array, pa.Array]]:
+        """Whether each row matched an alert set, and its category, severity and set."""
+        n = table.num_rows
+        found: list[Match | None] = [None]
+        codes = np.zeros(n, dtype=np.int64)
+        if self.matcher is not None and n:
+            if len(self.known) > MATCH_CACHE:
+                self.known.clear()
+            kinds = table.column("content_kind")
+            ids = table.column("content_id")
+            for kind in pc.unique(kinds).to_pylist():
+                sel = np.flatnonzero(mask_array(pc.equal(kinds, pa.scalar(kind))))
+                of_kind = ids.take(pa.array(sel))
+                distinct = pc.unique(of_kind)
+                values = distinct.to_pylist()
+                self._lookup(kind, [v for v in values if (kind, v) not in self.known])
+                offset = len(found)
+                found.extend(self.known[(kind, v)] for v in values)
+                codes[sel] = offset + pc.index_in(of_kind, distinct).to_numpy(
+                    zero_copy_only=False)
+        matched = np.array([m is not None for m in found], dtype=bool)[codes]
+        take = pa.array(codes)
+        category = pa.array([m.category.value if m else "none" for m in found],
+                            pa.string()).take(take)
+        severity = pa.array([int(m.severity) if m else 0 for m in found], pa.int8()).take(take)
+        match_set = pa.array([m.set_name if m else "" for m in found], pa.string()).take(take)
+        return matched, (category, severity, match_set)
+
+    def _lookup(self, kind: str, new: list[bytes]) -> None:
+        if not new or self.matcher is None:
+            return
+        size = len(new[0])
+        values = np.frombuffer(b"".join(new), dtype=np.uint8).reshape(len(new), size)
+        for cid, hits in zip(new, self.matcher.match_exact(kind, values), strict=True):
+            self.known[(kind, cid)] = _gravest(hits)
 
 
 def purge_expired(settings: Settings, *, now: datetime | None = None) -> PurgeReport:
@@ -232,6 +305,7 @@ def _exclusive(settings: Settings) -> Iterator[Ledger]:
         led = ledger(settings)
         try:
             recover(settings, led)
+            migrate_keys(settings, led)
             recover_unmatched(settings, led)
             purge_unmatched(settings)
             yield led
@@ -250,13 +324,64 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
     readers = [READERS.get(fmt) if fmt else detect(p) for p in paths]
     service = BankService(settings)
     alert_sets = [s.name for s in service.list_sets() if s.kind is SetKind.ALERT]
-    matcher = service.matcher(alert_sets) if alert_sets else None
+    matcher = _Matches(service.matcher(alert_sets) if alert_sets else None)
     with _exclusive(settings) as led:
         return [_ingest_one(settings, led, matcher, p, r, progress)
                 for p, r in zip(paths, readers, strict=True)]
 
 
-def _ingest_one(settings: Settings, led: Ledger, matcher: Matcher | None, path: Path,
+def _batches(reader: SightingReader, path: Path, sink: _Quarantine) -> Iterator[Batch]:
+    """The file's valid records in columns: the reader's own batches if it has a columnar
+    path, else its records gathered into batches."""
+    columnar = getattr(reader, "read_batches", None)
+    if columnar is not None:
+        batches: Iterator[Batch] = columnar(path, sink)
+        return _ahead(batches)
+    return _ahead(batches_of_records(reader.read(path, sink)))
+
+
+def _ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """``batches``, read by a second thread up to :data:`AHEAD` batches ahead, so that parsing
+    the next block overlaps matching and storing this one (pyarrow, numpy, hashlib and SQLite
+    release the GIL in their heavy parts). Errors of the reader are raised here, in order."""
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+
+    worker = threading.Thread(target=run, name="icarus-ingest-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = slots.get()
+            if kind == "batch":
+                yield item
+            elif kind == "error":
+                raise item
+            else:
+                return
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _ingest_one(settings: Settings, led: Ledger, matcher: _Matches, path: Path,
                 reader: SightingReader,
                 progress: Callable[[Path, int], None] | None) -> IngestReport:
     sha = file_sha256(path)
@@ -268,39 +393,34 @@ def _ingest_one(settings: Settings, led: Ledger, matcher: Matcher | None, path: 
     root = dataset_dir(settings)
     tmp = root / f".tmp-{sha}"
     quarantine = _Quarantine(tmp / "quarantine.jsonl", path)
-    parts = _Parts(tmp / "parts", sha[:16], sha)
-    area = _Parts(tmp / "unmatched", sha[:16], sha, reduced=True,
+    parts = _Parts(tmp / "parts", sha[:16])
+    area = _Parts(tmp / "unmatched", sha[:16], reduced=True,
                   day=datetime.now(UTC).strftime("%Y-%m-%d"))
     counts = {"read": 0, "kept": 0, "not_alert": 0, "duplicates": 0}
     led.begin()
-
-    def flush(batch: list[tuple[int, SightingRecord]]) -> None:
-        matches = _match(matcher, [rec for _, rec in batch])
-        pending = [(line, rec, m) for (line, rec), m in zip(batch, matches, strict=True)
-                   if m is not None or keep_unmatched]
-        counts["not_alert"] += len(batch) - len(pending)
-        if to_area:
-            for (line, rec), m in zip(batch, matches, strict=True):
-                if m is None:
-                    area.add(line, rec, None)
-        fresh = led.add_keys([content_key(rec) for _, rec, _ in pending])
-        for (line, rec, m), new in zip(pending, fresh, strict=True):
-            if new:
-                parts.add(line, rec, m)
-        counts["kept"] += sum(fresh)
-        counts["duplicates"] += len(fresh) - sum(fresh)
-
-    batch: list[tuple[int, SightingRecord]] = []
-    for item in reader.read(path, quarantine):
-        batch.append(item)
-        if len(batch) >= BATCH:
-            flush(batch)
-            counts["read"] += len(batch)
-            batch = []
-            if progress:
-                progress(path, counts["read"] + quarantine.count)
-    flush(batch)
-    counts["read"] += len(batch) + quarantine.count
+    for batch in _batches(reader, path, quarantine):
+        table, lines = batch.table, batch.lines
+        matched, found = matcher(table)
+        counts["read"] += len(batch)
+        if to_area and not matched.all():
+            other = pa.array(~matched)
+            area.add(_sightings(table.filter(other), lines[~matched], sha, None))
+        pending = np.ones(len(batch), dtype=bool) if keep_unmatched else matched
+        counts["not_alert"] += len(batch) - int(pending.sum())
+        if pending.any():
+            sel = pa.array(pending)
+            rows = table.filter(sel)
+            fresh = np.array(led.add_keys(content_keys(rows)), dtype=bool)
+            kept = int(fresh.sum())
+            counts["kept"] += kept
+            counts["duplicates"] += len(fresh) - kept
+            if kept:
+                new = pa.array(fresh)
+                parts.add(_sightings(rows.filter(new), lines[pending][fresh], sha,
+                                     tuple(c.filter(sel).filter(new) for c in found)))
+        if progress:
+            progress(path, counts["read"] + quarantine.count)
+    counts["read"] += quarantine.count
     parts.flush()
     area.flush()
     q_path = _commit(settings, led, tmp, sha, quarantine.close(), path, reader.NAME, counts)

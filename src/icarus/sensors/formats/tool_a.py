@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
 from icarus.core.sinks import RecordSink
 from icarus.sensors.formats.base import (
+    STR_LIMITS,
     RecordError,
     SightingRecord,
     build_record,
     first_line,
     require_format,
 )
+from icarus.sensors.formats.columns import (
+    EMPTY,
+    RECORD,
+    SEP,
+    TRUE,
+    Batch,
+    batches_of_records,
+    canonical_ips,
+    civil_seconds,
+    fixed_digits,
+    hex_bytes,
+    lit,
+    lone_cr,
+    map_distinct,
+    mask_array,
+    merge,
+    none_if_empty,
+)
+from icarus.sensors.formats.v1_columnar import canonical_or_none, digest_or_none
 
 HEADER = ("RecordNo;Date;Time;IP;Port;Network;ClientGUID;ClientID;PeerID;Client;Nick;Hash;"
           "HashType;FileName;FileSize;Evidence")
@@ -102,3 +128,223 @@ class ToolACsv:
                     sink.reject(f"line {no}", str(exc), ";".join(row))
                     continue
                 yield no, record
+
+    def read_batches(self, path: Path, sink: RecordSink) -> Iterator[Batch]:
+        """The rows in columns: blocks of plain lines parsed by pyarrow and vetted by
+        vectorised checks that only accept; every other row is converted as :meth:`read`
+        does. From the first block with a quote, a lone CR, a NUL or text that is not UTF-8,
+        the rest of the file is read by :meth:`read`'s CSV reader."""
+        require_format(self, path)
+        sensor = path.stem
+        with path.open("rb") as fh:
+            offset = len(fh.readline())
+            base, rest = 1, b""
+            while True:
+                data = fh.read(BLOCK_BYTES)
+                block = rest + data if rest else data
+                if data:
+                    cut = block.rfind(b"\n") + 1
+                    if cut == 0:
+                        rest = block
+                        continue
+                    rest, block = block[cut:], block[:cut] if cut < len(block) else block
+                if not block:
+                    return
+                try:
+                    if not 0 < len(sensor) <= STR_LIMITS["sensor"]:
+                        raise _NotPlainError
+                    batch, lines = _block(block, base, sensor, sink)
+                except _NotPlainError:
+                    yield from batches_of_records(_rows_from(path, offset, base, sensor, sink))
+                    return
+                if batch is not None:
+                    yield batch
+                base += lines
+                offset += len(block)
+                if not data:
+                    return
+
+
+BLOCK_BYTES = 4 << 20
+"""Bytes read (and parsed by pyarrow) at a time: bounds the memory of a batch."""
+_NOT_AWKWARD = bytes(b for b in range(256) if b not in b'"\x00')
+"""Deleted from a block, these leave its quotes and NULs."""
+_CSV_PARSE = pcsv.ParseOptions(delimiter=";", quote_char=False, double_quote=False,
+                               escape_char=False, newlines_in_values=False,
+                               ignore_empty_lines=True)
+_CSV_CONVERT = pcsv.ConvertOptions(column_types=dict.fromkeys(_COLUMNS, pa.string()),
+                                   strings_can_be_null=False, null_values=[])
+_NET_KEYS, _KIND_KEYS, _EV_KEYS = (pa.array(list(m)) for m in (_NETWORKS, _KINDS, _EVIDENCE))
+_NET_VALUES = pa.array(list(_NETWORKS.values()))
+_KIND_VALUES = pa.array([k for k, _ in _KINDS.values()])
+_EV_VALUES = pa.array(list(_EVIDENCE.values()))
+_ED2K, _BITTORRENT, _GNUTELLA = lit("ED2K"), lit("BitTorrent"), lit("gnutella")
+_SHA1_BTIH, _ED2K_NETS = pa.array(["SHA1", "BTIH"]), pa.array(["edonkey", "kad"])
+_PORT_MAX, _U32_MAX = lit(65535, pa.int64()), lit(2**32 - 1, pa.int64())
+_LIMIT = {name: lit(limit, pa.int32()) for name, limit in STR_LIMITS.items()}
+
+
+class _NotPlainError(Exception):
+    """A block whose rows may not be one line of unquoted UTF-8 cells each."""
+
+
+def _rows_from(path: Path, offset: int, base: int, sensor: str,
+               sink: RecordSink) -> Iterator[tuple[int, SightingRecord]]:
+    """:meth:`ToolACsv.read` from byte ``offset`` (the start of line ``base + 1``) on."""
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        fh = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+        reader = csv.reader(fh, delimiter=";")
+        for row in reader:
+            if not row:
+                continue
+            no = base + reader.line_num
+            try:
+                record = convert(row, sensor)
+            except RecordError as exc:
+                sink.reject(f"line {no}", str(exc), ";".join(row))
+                continue
+            yield no, record
+
+
+def _block(block: bytes, base: int, sensor: str,
+           sink: RecordSink) -> tuple[Batch | None, int]:
+    """The block's valid records and its number of lines; :class:`_NotPlainError` (before any
+    reject) if a row might span lines or the text is not UTF-8."""
+    a = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
+    if block.startswith(b"\xef\xbb\xbf") or block.translate(None, _NOT_AWKWARD) \
+            or lone_cr(block, a, ends):
+        raise _NotPlainError
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotPlainError from None
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    last = np.maximum(ends - 1, 0)
+    stop = np.where((ends > starts) & (a[last] == 13), ends - 1, ends)  # without CR LF
+    semis = np.flatnonzero(a == 59)
+    cells = np.searchsorted(semis, stop) - np.searchsorted(semis, starts) + 1
+    empty = stop == starts
+    good = ~empty & (cells == len(_COLUMNS))
+    pending: list[int] = np.flatnonzero(~good & ~empty).tolist()
+    idx = np.flatnonzero(good)
+    fast = None
+    if len(idx):
+        if len(idx) == len(ends):
+            data = block
+        else:
+            lines = np.zeros(len(ends), dtype=bool)
+            lines[idx] = True
+            data = a[np.repeat(lines, np.minimum(ends + 1, len(block)) - starts)].tobytes()
+        table = _parse(data)
+        if table is not None and table.num_rows == len(idx):
+            fast = _convert(table, idx + base + 1, sensor,
+                            lambda k: pending.append(int(idx[k])))
+        else:
+            pending.extend(idx.tolist())
+    slow: list[tuple[int, SightingRecord]] = []
+    for i in sorted(pending):
+        text = block[starts[i]:stop[i]].decode("utf-8")
+        row = text.split(";")
+        try:
+            slow.append((base + i + 1, convert(row, sensor)))
+        except RecordError as exc:
+            sink.reject(f"line {base + i + 1}", str(exc), text)
+    return merge(fast, slow), len(ends)
+
+
+def _parse(data: bytes) -> pa.Table | None:
+    try:
+        return pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(
+            column_names=list(_COLUMNS), use_threads=True, block_size=1 << 20),
+            parse_options=_CSV_PARSE, convert_options=_CSV_CONVERT)
+    except (pa.ArrowException, ValueError):
+        return None
+
+
+def _regex(col: pa.ChunkedArray, pattern: str) -> pa.ChunkedArray:
+    return pc.match_substring_regex(col, pattern)
+
+
+def _empty_or(col: pa.ChunkedArray, pattern: str) -> pa.ChunkedArray:
+    return pc.or_(pc.equal(col, EMPTY), _regex(col, pattern))
+
+
+def _convert(t: pa.Table, lines: np.ndarray, sensor: str,
+             one: Callable[[int], None]) -> Batch | None:
+    """The rows that certainly convert, as a batch; the others go through ``one`` (length
+    limits are checked in bytes: a longer text in fewer characters goes that way too)."""
+    c = t.column
+    hash_ok = pc.or_(pc.and_(pc.equal(c("HashType"), _ED2K), _regex(c("Hash"), "^[0-9A-F]{32}$")),
+                     pc.and_(pc.is_in(c("HashType"), _SHA1_BTIH),
+                             _regex(c("Hash"), "^[0-9A-F]{40}$")))
+    checks = [
+        _regex(c("RecordNo"), "^[0-9]{1,128}$"),
+        _regex(c("Date"), "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"),
+        _regex(c("Time"), "^[0-9]{2}:[0-9]{2}:[0-9]{2}$"),
+        pc.is_in(c("Network"), _NET_KEYS), pc.is_in(c("Evidence"), _EV_KEYS), hash_ok,
+        _regex(c("Port"), "^[0-9]{1,5}$"),
+        _empty_or(c("ClientGUID"), "^[0-9A-F]{32}$"),
+        pc.invert(pc.and_(pc.not_equal(c("ClientGUID"), EMPTY),
+                          pc.equal(c("Network"), _BITTORRENT))),
+        _empty_or(c("ClientID"), "^[0-9]{1,10}$"),
+        _empty_or(c("PeerID"), "^[0-9A-F]{40}$"),
+        _empty_or(c("FileSize"), "^[0-9]{1,18}$"),
+        pc.less_equal(pc.binary_length(c("Client")), _LIMIT["client"]),
+        pc.less_equal(pc.binary_length(c("Nick")), _LIMIT["nickname"]),
+        pc.less_equal(pc.binary_length(c("FileName")), _LIMIT["file_name"]),
+    ]
+    ok = checks[0]
+    for check in checks[1:]:
+        ok = pc.and_(ok, check)
+    ok_np = mask_array(ok)
+    t = t.filter(pa.array(ok_np))
+    lines = lines[ok_np]
+    rejected = np.flatnonzero(~ok_np)
+    c = t.column
+    day, month, year = fixed_digits(c("Date"), [(0, 2), (3, 5), (6, 10)])
+    hour, minute, second = fixed_digits(c("Time"), [(0, 2), (3, 5), (6, 8)])
+    real, secs = civil_seconds(year, month, day, hour, minute, second)
+    port = pc.cast(c("Port"), pa.int64())
+    client_id = pc.cast(none_if_empty(c("ClientID")), pa.int64())
+    kind = pc.take(_KIND_VALUES, pc.index_in(c("HashType"), _KIND_KEYS))
+    network = pc.take(_NET_VALUES, pc.index_in(c("Network"), _NET_KEYS))
+    ip = canonical_ips(c("IP"), canonical_or_none)
+    cid = map_distinct(pc.binary_join_element_wise(kind, pc.utf8_lower(c("Hash")), SEP),
+                       digest_or_none, pa.binary())
+    good = real & mask_array(pc.and_(pc.and_(pc.less_equal(port, _PORT_MAX),
+                                      pc.fill_null(pc.less_equal(client_id, _U32_MAX), TRUE)),
+                              pc.and_(pc.is_valid(ip), pc.is_valid(cid))))
+    for k in sorted([*rejected.tolist(), *np.flatnonzero(ok_np)[~good].tolist()]):
+        one(k)
+    if not good.any():
+        return None
+    keep = pa.array(good)
+    f = t.filter(keep)
+    network = network.filter(keep)
+    guid = hex_bytes(f.column("ClientGUID"), 16)
+    ed2k = pc.is_in(network, _ED2K_NETS)
+    null16 = pa.scalar(None, pa.binary(16))
+    columns = {
+        "observed_at": pa.array(secs[good] * 10**6, pa.int64()).cast(
+            pa.timestamp("us", tz="UTC")),
+        "network": network, "ip": ip.filter(keep), "port": pc.cast(port.filter(keep), pa.int32()),
+        "content_kind": kind.filter(keep), "content_id": cid.filter(keep),
+        "sensor": pa.array([sensor] * len(f), pa.string()),
+        "evidence": pc.take(_EV_VALUES, pc.index_in(f.column("Evidence"), _EV_KEYS)),
+        "record_id": f.column("RecordNo"), "file_name": none_if_empty(f.column("FileName")),
+        "file_size": pc.cast(none_if_empty(f.column("FileSize")), pa.int64()),
+        "user_hash": pc.if_else(ed2k, guid, null16),
+        "ed2k_client_id": client_id.filter(keep),
+        "guid": pc.if_else(pc.equal(network, _GNUTELLA), guid, null16),
+        "peer_id": hex_bytes(f.column("PeerID"), 20),
+        "client": none_if_empty(f.column("Client")),
+        "nickname": none_if_empty(f.column("Nick")),
+    }
+    table = pa.Table.from_arrays([columns[field.name] for field in RECORD], schema=RECORD)
+    return Batch(lines[good], table)

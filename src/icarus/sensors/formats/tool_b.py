@@ -6,22 +6,48 @@ result before the cut and rejects the cut one.
 
 from __future__ import annotations
 
+import io
 import json
 import math
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
 
 from icarus.core.errors import FormatMismatchError
 from icarus.core.sinks import RecordSink
 from icarus.sensors.formats.base import (
+    STR_LIMITS,
     RecordError,
     SightingRecord,
     build_record,
     first_line,
     require_format,
 )
+from icarus.sensors.formats.columns import (
+    EMPTY,
+    FALSE,
+    RECORD,
+    SEP,
+    Batch,
+    batches_of_records,
+    canonical_ips,
+    chunks,
+    concat,
+    hex_bytes,
+    lit,
+    lone_cr,
+    map_distinct,
+    mask_array,
+    merge,
+    none_if_empty,
+)
+from icarus.sensors.formats.v1_columnar import canonical_or_none, digest_or_none
 
 _PROTOCOLS = {"ed2k": "edonkey", "kad": "kad", "gnutella": "gnutella",
               "bittorrent": "bittorrent"}
@@ -29,6 +55,7 @@ _URNS = {"urn:ed2khash:": "ed2k", "urn:sha1:": "sha1", "urn:btih:": "btih"}
 _LEVELS = {1: "advertised", 2: "browsed", 3: "handshake", 4: "download-verified"}
 _REQUIRED = ("id", "ts", "proto", "peer", "urn", "level")
 _KEYS = frozenset({*_REQUIRED, "name", "size", "uid", "cid", "pid", "agent", "nick"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _envelope(line: str) -> dict[str, Any] | None:
@@ -114,27 +141,281 @@ class ToolBJson:
             env = _envelope(fh.readline().rstrip("\r\n"))
             if env is None:  # the file changed between sniff and read
                 raise FormatMismatchError("not a tool-b-json file", path=path)
+            yield from _results(fh, 2, env["sensor"], sink)
+
+    def read_batches(self, path: Path, sink: RecordSink) -> Iterator[Batch]:
+        """The results in columns: blocks of result lines (``{...},``) parsed by pyarrow and
+        vetted by vectorised checks that only accept; every other line is read as
+        :meth:`read` reads it. From the line holding the closing ``]}`` (or the first block
+        with a lone CR or text that is not UTF-8) on, :meth:`read`'s loop reads the rest."""
+        require_format(self, path)
+        with path.open("rb") as fh:
+            first = fh.readline()
+            env = _envelope(first.decode("utf-8", "replace").rstrip("\r\n"))
+            if env is None:  # the file changed between sniff and read
+                raise FormatMismatchError("not a tool-b-json file", path=path)
             sensor = env["sensor"]
-            closed = False
-            for no, line in enumerate(fh, 2):
-                text = line.strip()
-                if not text:
-                    continue
-                if closed:
-                    sink.reject(f"line {no}", "text after the closing ]}", text)
-                    continue
-                if text == "]}":
-                    closed = True
-                    continue
-                body = text[:-1] if text.endswith(",") else text
-                if body.endswith("]}") and not text.endswith(","):
-                    body, closed = body[:-2].rstrip(), True
+            offset, base, rest = len(first), 1, b""
+            plain_sensor = 0 < len(sensor) <= STR_LIMITS["sensor"]
+            while True:
+                data = fh.read(BLOCK_BYTES)
+                block = rest + data if rest else data
+                if data:
+                    cut = block.rfind(b"\n") + 1
+                    if cut == 0:
+                        rest = block
+                        continue
+                    rest, block = block[cut:], block[:cut] if cut < len(block) else block
+                if not block:
+                    return
+                close = block.find(b"]}")
+                # Only the lines before the one that closes the array are read in columns.
+                head = block.rfind(b"\n", 0, close) + 1 if close >= 0 else len(block)
                 try:
-                    record = convert(json.loads(body), sensor)
-                except json.JSONDecodeError as exc:
-                    sink.reject(f"line {no}", f"not valid JSON (truncated?): {exc}", text)
-                    continue
-                except RecordError as exc:
-                    sink.reject(f"line {no}", str(exc), text)
-                    continue
-                yield no, record
+                    if not plain_sensor:
+                        raise _NotPlainError
+                    part = block if head == len(block) else block[:head]
+                    batch, lines = _block(part, base, sensor, sink) if head else (None, 0)
+                    if close >= 0:
+                        if batch is not None:
+                            yield batch
+                        base, offset = base + lines, offset + head
+                        raise _NotPlainError
+                except _NotPlainError:
+                    yield from batches_of_records(
+                        _results_from(path, offset, base, sensor, sink))
+                    return
+                if batch is not None:
+                    yield batch
+                base += lines
+                offset += len(block)
+                if not data:
+                    return
+
+
+def _results(lines: Iterator[str], first: int, sensor: str,
+             sink: RecordSink) -> Iterator[tuple[int, SightingRecord]]:
+    """:meth:`ToolBJson.read`'s loop over result lines numbered from ``first``."""
+    closed = False
+    for no, line in enumerate(lines, first):
+        text = line.strip()
+        if not text:
+            continue
+        if closed:
+            sink.reject(f"line {no}", "text after the closing ]}", text)
+            continue
+        if text == "]}":
+            closed = True
+            continue
+        body = text[:-1] if text.endswith(",") else text
+        if body.endswith("]}") and not text.endswith(","):
+            body, closed = body[:-2].rstrip(), True
+        try:
+            record = convert(json.loads(body), sensor)
+        except json.JSONDecodeError as exc:
+            sink.reject(f"line {no}", f"not valid JSON (truncated?): {exc}", text)
+            continue
+        except RecordError as exc:
+            sink.reject(f"line {no}", str(exc), text)
+            continue
+        yield no, record
+
+
+def _results_from(path: Path, offset: int, base: int, sensor: str,
+                  sink: RecordSink) -> Iterator[tuple[int, SightingRecord]]:
+    """The result loop from byte ``offset`` (the start of line ``base + 1``) on."""
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        fh = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+        yield from _results(fh, base + 1, sensor, sink)
+
+
+BLOCK_BYTES = 4 << 20
+"""Bytes read (and parsed by pyarrow) at a time: bounds the memory of a batch."""
+PARSE_LINES = 4096
+"""Lines parsed per pyarrow call (a part that fails is halved down to MIN_SPLIT lines)."""
+MIN_SPLIT = 16
+_NOT_CONTROL = bytes(range(32, 256)) + b"\n\r"
+_SCHEMA = pa.schema([
+    ("id", pa.string()), ("ts", pa.float64()), ("proto", pa.string()), ("peer", pa.string()),
+    ("urn", pa.string()), ("name", pa.string()), ("size", pa.int64()), ("level", pa.int64()),
+    ("uid", pa.string()), ("cid", pa.int64()), ("pid", pa.string()), ("agent", pa.string()),
+    ("nick", pa.string())])
+_PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="error")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PEER = (rf"^(?P<host>{_OCTET}(?:\.{_OCTET}){{3}}|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{{1,5}})$")
+_PROTO_KEYS, _PROTO_VALUES = pa.array(list(_PROTOCOLS)), pa.array(list(_PROTOCOLS.values()))
+_LEVEL_VALUES = pa.array([None, *_LEVELS.values()], pa.string())
+_UID_NETS, _ED2K_NETS = pa.array(["edonkey", "kad", "gnutella"]), pa.array(["edonkey", "kad"])
+_GNUTELLA, _SIXTEEN = lit("gnutella"), lit(16, pa.int32())
+_ZERO, _ONE, _FOUR = lit(0, pa.int64()), lit(1, pa.int64()), lit(4, pa.int64())
+_PORT_MAX, _U32_MAX = lit(65535, pa.int64()), lit(2**32 - 1, pa.int64())
+_LIMIT = {key: lit(STR_LIMITS[name], pa.int32())
+          for key, name in (("name", "file_name"), ("agent", "client"), ("nick", "nickname"))}
+
+
+class _NotPlainError(Exception):
+    """A block that the result loop must read (closing, lone CR, not UTF-8)."""
+
+
+def _block(block: bytes, base: int, sensor: str,
+           sink: RecordSink) -> tuple[Batch | None, int]:
+    a = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
+    if b"]}" in block or lone_cr(block, a, ends):
+        raise _NotPlainError
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotPlainError from None
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    last = ends - 1
+    cr = (last >= starts) & (a[np.maximum(last, 0)] == 13)
+    last = np.where(cr, last - 1, last)
+    # A result line ends in "}," (before an optional CR): the comma is dropped for pyarrow.
+    good = (last - 1 >= starts) & (a[np.maximum(last, 0)] == 44) & \
+        (a[np.maximum(last - 1, 0)] == 125)
+    if block.translate(None, _NOT_CONTROL):
+        bad = (a < 32) & (a != 10) & (a != 13)
+        count = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
+        good &= count[ends] == count[starts]
+    stops = np.minimum(ends + 1, len(block))
+    pending: list[int] = np.flatnonzero(~good).tolist()
+    idx = np.flatnonzero(good)
+    keep = np.ones(len(a), dtype=bool)
+    keep[last[good]] = False  # the commas
+    fast = concat(_parts(a, keep, part, starts, stops, base, sensor, pending.append)
+                  for part in chunks(idx, PARSE_LINES))
+    lines = [block[starts[i]:stops[i]].decode("utf-8") for i in sorted(pending)]
+    slow: list[tuple[int, SightingRecord]] = []
+    for i, line in zip(sorted(pending), lines, strict=True):
+        slow.extend(_results(iter([line]), base + i + 1, sensor, sink))
+    return merge(fast, slow), len(ends)
+
+
+def _parts(a: np.ndarray, keep: np.ndarray, idx: np.ndarray, starts: np.ndarray,
+           stops: np.ndarray, base: int, sensor: str,
+           one: Callable[[int], None]) -> Batch | None:
+    first, last = int(idx[0]), int(idx[-1]) + 1  # only the span of this part's lines
+    lines = np.zeros(last - first, dtype=bool)
+    lines[idx - first] = True
+    lo, hi = starts[first], stops[last - 1]
+    data = a[lo:hi][np.repeat(lines, stops[first:last] - starts[first:last])
+                    & keep[lo:hi]].tobytes()
+    table = _parse(data)
+    if table is not None and table.num_rows == len(idx):
+        return _convert(table, idx + base + 1, sensor, lambda k: one(int(idx[k])))
+    if len(idx) <= MIN_SPLIT:
+        for i in idx.tolist():
+            one(i)
+        return None
+    half = len(idx) // 2
+    return concat([_parts(a, keep, idx[:half], starts, stops, base, sensor, one),
+                   _parts(a, keep, idx[half:], starts, stops, base, sensor, one)])
+
+
+def _parse(data: bytes) -> pa.Table | None:
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    try:
+        table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
+                                       read_options=pj.ReadOptions(
+                                           use_threads=True, block_size=1 << 20))
+    except (pa.ArrowException, ValueError):
+        return None
+    return table
+
+
+def _when(ts: float) -> int | None:
+    """:func:`convert`'s instant of ``ts`` in µs since the epoch (None where it fails)."""
+    try:
+        when = datetime.fromtimestamp(round(ts, 3), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return (when - _EPOCH) // timedelta(microseconds=1)
+
+
+def _urn(urn: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """The digest kind of each URN (null if none) and the text after its prefix."""
+    urn = urn.combine_chunks()
+    kind = pa.nulls(len(urn), pa.string())
+    text = pa.nulls(len(urn), pa.string())
+    for prefix, name in _URNS.items():
+        hit = pc.fill_null(pc.starts_with(urn, prefix), FALSE)
+        kind = pc.if_else(hit, pa.scalar(name), kind)
+        text = pc.if_else(hit, pc.utf8_slice_codeunits(urn, len(prefix)), text)
+    return kind, text
+
+
+def _convert(t: pa.Table, lines: np.ndarray, sensor: str,
+             one: Callable[[int], None]) -> Batch | None:
+    """The rows that certainly convert, as a batch; the others go through ``one``."""
+    c = t.column
+    network = pc.take(_PROTO_VALUES, pc.index_in(c("proto"), _PROTO_KEYS))
+    kind, text = _urn(c("urn"))
+    peer = pc.extract_regex(pc.fill_null(c("peer"), EMPTY), _PEER)
+    host = pc.struct_field(peer, "host")
+    host = pc.if_else(pc.starts_with(host, "["), pc.utf8_slice_codeunits(host, 1, -1), host)
+    port = pc.cast(pc.struct_field(peer, "port"), pa.int64())
+    edonkey = pc.is_in(network, _UID_NETS)
+    checks = [
+        pc.equal(pc.utf8_length(c("id")), _SIXTEEN), pc.is_valid(c("ts")), pc.is_valid(network),
+        pc.is_valid(kind),
+        pc.and_(pc.greater_equal(c("level"), _ONE), pc.less_equal(c("level"), _FOUR)),
+        pc.is_valid(port), pc.less_equal(port, _PORT_MAX),
+        pc.or_kleene(pc.is_null(c("size")), pc.greater_equal(c("size"), _ZERO)),
+        pc.or_kleene(pc.is_null(c("cid")), pc.and_(pc.greater_equal(c("cid"), _ZERO),
+                                                   pc.less_equal(c("cid"), _U32_MAX))),
+        pc.or_kleene(pc.invert(edonkey), pc.or_kleene(
+            pc.or_kleene(pc.is_null(c("uid")), pc.equal(c("uid"), EMPTY)),
+            pc.match_substring_regex(c("uid"), "^[0-9a-f]{32}$"))),
+        pc.or_kleene(pc.or_kleene(pc.is_null(c("pid")), pc.equal(c("pid"), EMPTY)),
+                     pc.match_substring_regex(c("pid"), "^[0-9a-f]{40}$")),
+        *(pc.or_kleene(pc.is_null(c(n)), pc.less_equal(pc.binary_length(c(n)), _LIMIT[n]))
+          for n in _LIMIT),
+    ]
+    ok = pc.fill_null(checks[0], FALSE)
+    for check in checks[1:]:
+        ok = pc.and_(ok, pc.fill_null(check, FALSE))
+    ok_np = mask_array(ok)
+    ts = c("ts").to_numpy(zero_copy_only=False)
+    finite = np.isfinite(np.where(ok_np, ts, 0.0))
+    micros = [(_when(float(v)) if good else None) for v, good in zip(
+        ts.tolist(), (ok_np & finite).tolist(), strict=True)]
+    when = pa.array(micros, pa.int64())
+    ip = canonical_ips(pc.if_else(pa.array(ok_np), host, pa.scalar(None, pa.string())),
+                       canonical_or_none)
+    cid = map_distinct(pc.binary_join_element_wise(kind, text, SEP), digest_or_none,
+                       pa.binary())
+    good = ok_np & mask_array(pc.and_(pc.and_(pc.is_valid(when), pc.is_valid(ip)),
+                                      pc.is_valid(cid)))
+    for k in np.flatnonzero(~good).tolist():
+        one(k)
+    if not good.any():
+        return None
+    keep = pa.array(good)
+    f = t.filter(keep)
+    network = network.filter(keep)
+    uid = hex_bytes(f.column("uid"), 16)
+    null16 = pa.scalar(None, pa.binary(16))
+    columns = {
+        "observed_at": when.filter(keep).cast(pa.timestamp("us", tz="UTC")),
+        "network": network, "ip": ip.filter(keep), "port": pc.cast(port.filter(keep), pa.int32()),
+        "content_kind": kind.filter(keep), "content_id": cid.filter(keep),
+        "sensor": pa.array([sensor] * len(f), pa.string()),
+        "evidence": pc.take(_LEVEL_VALUES, f.column("level")),
+        "record_id": f.column("id"), "file_name": none_if_empty(f.column("name")),
+        "file_size": f.column("size"),
+        "user_hash": pc.if_else(pc.is_in(network, _ED2K_NETS), uid, null16),
+        "ed2k_client_id": f.column("cid"),
+        "guid": pc.if_else(pc.equal(network, _GNUTELLA), uid, null16),
+        "peer_id": hex_bytes(f.column("pid"), 20),
+        "client": none_if_empty(f.column("agent")),
+        "nickname": none_if_empty(f.column("nick")),
+    }
+    table = pa.Table.from_arrays([columns[field.name] for field in RECORD], schema=RECORD)
+    return Batch(lines[good], table)

@@ -21,7 +21,8 @@ from icarus.sensors.formats.base import (
     first_line,
     require_format,
 )
-from icarus.sensors.formats.v1_columnar import read_lines
+from icarus.sensors.formats.columns import Batch, batch_records
+from icarus.sensors.formats.v1_columnar import read_batches
 
 _INT_FIELDS = ("v", "port", "file_size", "ed2k_client_id")
 
@@ -42,8 +43,6 @@ class V1Jsonl:
     """v1 as JSON lines: one object per line."""
 
     NAME: ClassVar[str] = "v1-jsonl"
-    CHUNK_BYTES: ClassVar[int] = 8 << 20
-    """Lines read at a time (then parsed in columns; see :mod:`.v1_columnar`)."""
 
     def sniff(self, path: Path, head: bytes) -> bool:
         """A first line that is an object with a ``v`` and an ``observed_at`` key."""
@@ -53,6 +52,11 @@ class V1Jsonl:
 
     def read(self, path: Path, sink: RecordSink) -> Iterator[tuple[int, SightingRecord]]:
         """Each non-blank line is one record; a line that is not a v1 object is rejected."""
+        for batch in self.read_batches(path, sink):
+            yield from batch_records(batch)
+
+    def read_batches(self, path: Path, sink: RecordSink) -> Iterator[Batch]:
+        """The records in columns (see :mod:`.v1_columnar`), a batch per block of lines."""
         require_format(self, path)
 
         def slow(no: int, raw: bytes) -> SightingRecord | None:
@@ -69,11 +73,7 @@ class V1Jsonl:
                 return None
 
         with path.open("rb") as fh:
-            no = 0
-            while lines := fh.readlines(self.CHUNK_BYTES):
-                numbered = [(no + k, raw) for k, raw in enumerate(lines, 1) if raw.strip()]
-                no += len(lines)
-                yield from read_lines(numbered, slow)
+            yield from read_batches(fh, slow)
 
 
 class V1Csv:

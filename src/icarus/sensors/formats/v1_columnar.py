@@ -1,19 +1,24 @@
-"""A columnar fast path for v1 JSON lines: pyarrow parses a chunk, vectorised checks vet it.
+"""The columnar path of v1 JSON lines: pyarrow parses a block, vectorised checks vet it.
 
-The fast path only ever *accepts*: a chunk pyarrow cannot parse strictly (any JSON error, a
-value of another type, an unknown or repeated field, a line holding two objects), and any row a
-check does not clear, goes through the per-line validator (``slow``), so every reject keeps
-its exact reason and line. A row the fast path accepts is built by the same functions
-(:func:`digest_bytes`, :func:`canonical_ip`) from the same values the per-line path would see.
+The file is read in blocks of whole lines. Line ends, blank lines and control characters are
+found with numpy over the block's bytes; every line that ends in ``}`` (optionally before a CR)
+and holds no control character is parsed by pyarrow against a strict schema (a value of another
+JSON type, an unknown or repeated field, a line of two objects all fail the parse), and the
+parsed rows are vetted by vectorised checks that only ever *accept*. Every line they do not
+clear, every other non-blank line, and every line of a part pyarrow refuses (a failing part is
+halved until its halves parse or are 16 lines) goes through the per-line validator (``slow``),
+so every reject keeps its exact reason and line. A row the fast path accepts is built by the
+same functions (:func:`digest_bytes`, :func:`canonical_ip`) from the same values the per-line
+path would see; IP addresses, digests and identifiers are converted once per distinct value.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
@@ -28,11 +33,33 @@ from icarus.sensors.formats.base import (
     canonical_ip,
     digest_bytes,
 )
+from icarus.sensors.formats.columns import (
+    RECORD,
+    SEP,
+    Batch,
+    canonical_ips,
+    chunks,
+    civil_seconds,
+    concat,
+    fixed_digits,
+    hex_bytes,
+    lone_cr,
+    map_distinct,
+    mask_array,
+    merge,
+    none_if_empty,
+    string_lengths,
+)
 
-CHUNK_LINES = 8192
-"""Lines parsed per pyarrow call. A chunk that fails is halved until the halves parse or are
-at most 16 lines (those go the slow way): a bad line costs a few re-parses, not a slow chunk."""
-_SUSPECT = re.compile(rb"[\x00-\x09\x0b-\x1f]")
+BLOCK_BYTES = 4 << 20
+"""Bytes read (and parsed by pyarrow) at a time: bounds the memory of a batch."""
+PARSE_LINES = 4096
+"""Lines parsed per pyarrow call: a part holding a line pyarrow refuses is halved until the
+halves parse or are :data:`MIN_SPLIT` lines."""
+MIN_SPLIT = 16
+"""A failing part of at most this many lines is read line by line."""
+_NOT_CONTROL = bytes(range(32, 256)) + b"\n\r"
+"""Deleted from a block, these leave its control characters (but CR and LF)."""
 _INT = ("v", "port", "file_size", "ed2k_client_id")
 _SCHEMA = pa.schema([(name, pa.int64() if name in _INT else pa.string()) for name in (
     "v", "record_id", "observed_at", "network", "ip", "port", "content_kind", "content_id",
@@ -40,71 +67,113 @@ _SCHEMA = pa.schema([(name, pa.int64() if name in _INT else pa.string()) for nam
     "nickname", "sensor", "evidence")])
 _PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="error")
 _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_RECORD_ORDER = [n for n in SightingRecord.__slots__ if n != "observed_at"]
 _HEX_IDS = {"user_hash": 32, "guid": 32, "peer_id": 40}
 _TEXTS = ("record_id", "file_name", "client", "nickname")
 
 # pyarrow.compute converts a Python operand on every call, trying (and failing) an import of
-# dateutil each time; prebuilt scalars avoid that cost on every chunk.
+# dateutil each time; prebuilt scalars avoid that cost on every block.
 _TRUE, _FALSE, _EMPTY = pa.scalar(True), pa.scalar(False), pa.scalar("")
-_I0, _I1, _USEC = pa.scalar(0, pa.int64()), pa.scalar(1, pa.int64()), pa.scalar(10**6, pa.int64())
+_I0, _I1 = pa.scalar(0, pa.int64()), pa.scalar(1, pa.int64())
 _PORT_MAX, _U32_MAX = pa.scalar(65535, pa.int64()), pa.scalar(2**32 - 1, pa.int64())
 _Z32 = pa.scalar(0, pa.int32())
 _LIMITS = {name: pa.scalar(limit, pa.int32()) for name, limit in STR_LIMITS.items()}
-_EPOCH_TEXT, _YEAR0 = pa.scalar("1970-01-01T00:00:00Z"), pa.scalar("0000")
 
 Slow = Callable[[int, bytes], SightingRecord | None]
 
 
-def read_lines(numbered: list[tuple[int, bytes]],
-               slow: Slow) -> Iterator[tuple[int, SightingRecord]]:
-    """``(line, record)`` for the non-blank ``numbered`` lines, in order; rejects via ``slow``."""
-    pending: list[tuple[int, bytes]] = []
-    for no, raw in numbered:
-        # A line pyarrow would refuse (a control character, a cut object) would fail its whole
-        # chunk: it goes the slow way at once, in its place.
-        if _SUSPECT.search(raw) is None and raw.rstrip().endswith(b"}"):
-            pending.append((no, raw))
-            if len(pending) < CHUNK_LINES:
-                continue
-        else:
-            yield from _chunk(pending, slow)
-            pending = []
-            if (rec := slow(no, raw)) is not None:
-                yield no, rec
+def read_batches(fh: BinaryIO, slow: Slow) -> Iterator[Batch]:
+    """The file's valid records in batches (one per block), in line order; rejects via
+    ``slow``."""
+    base, rest = 0, b""
+    while True:
+        data = fh.read(BLOCK_BYTES)
+        block = rest + data if rest else data
+        if not data:
+            if block and (batch := _batch(block, base, slow)[0]) is not None:
+                yield batch
+            return
+        cut = block.rfind(b"\n") + 1
+        if cut == 0:
+            rest = block
             continue
-        yield from _chunk(pending, slow)
-        pending = []
-    yield from _chunk(pending, slow)
+        rest = block[cut:]
+        head = block[:cut] if rest else block
+        batch, lines = _batch(head, base, slow)
+        if batch is not None:
+            yield batch
+        base += lines
 
 
-def _chunk(chunk: list[tuple[int, bytes]], slow: Slow) -> Iterator[tuple[int, SightingRecord]]:
-    if not chunk:
-        return
-    table = _parse(chunk)
-    if table is not None:
-        yield from _rows(chunk, table, slow)
-    elif len(chunk) > 16:
-        half = len(chunk) // 2
-        yield from _chunk(chunk[:half], slow)
-        yield from _chunk(chunk[half:], slow)
+def _batch(block: bytes, base: int, slow: Slow) -> tuple[Batch | None, int]:
+    """The block's valid records, and the number of lines it holds."""
+    a = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))  # the last line, without a newline
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    # The last byte of each line before its newline and one optional CR must be "}".
+    last = ends - 1
+    cr = (last >= starts) & (a[np.maximum(last, 0)] == 13)
+    last = np.where(cr, last - 1, last)
+    good = (last >= starts) & (a[np.maximum(last, 0)] == 125)
+    if block.translate(None, _NOT_CONTROL) or lone_cr(block, a, ends):
+        bad = (a < 32) & (a != 10)
+        crlf = np.flatnonzero(a[:-1] == 13)
+        bad[crlf[a[crlf + 1] == 10]] = False
+        count = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
+        good &= count[ends] == count[starts]
+    stops = np.minimum(ends + 1, len(block))
+    # Lines for the per-line validator, run at the end in line order (so are the rejects).
+    pending: list[int] = np.flatnonzero(~good).tolist()
+    idx = np.flatnonzero(good)
+    # Parsed a part at a time: a bad line costs re-parses of its part only (see MIN_SPLIT).
+    fast = concat(_parts(block, part, starts, stops, base, pending.append)
+                  for part in chunks(idx, PARSE_LINES))
+    slow_items: list[tuple[int, SightingRecord]] = []
+    for i in sorted(pending):
+        raw = block[starts[i]:stops[i]]
+        if raw.strip() and (rec := slow(base + i + 1, raw)) is not None:
+            slow_items.append((base + i + 1, rec))
+    return merge(fast, slow_items), len(ends)
+
+
+def _parts(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray, base: int,
+           one: Callable[[int], None]) -> Batch | None:
+    """The parsed and vetted rows of the lines ``idx``; lines that fail go through ``one``."""
+    if len(idx) == len(starts):
+        data = block
     else:
-        for no, raw in chunk:
-            if (rec := slow(no, raw)) is not None:
-                yield no, rec
+        first, last = int(idx[0]), int(idx[-1]) + 1  # only the span of this part's lines
+        lines = np.zeros(last - first, dtype=bool)
+        lines[idx - first] = True
+        lo, hi = starts[first], stops[last - 1]
+        data = np.frombuffer(block, dtype=np.uint8)[lo:hi][
+            np.repeat(lines, stops[first:last] - starts[first:last])].tobytes()
+    table = _parse(data)
+    if table is not None and table.num_rows == len(idx):
+        return _rows(table, idx + base + 1, lambda k: one(int(idx[k])))
+    if len(idx) <= MIN_SPLIT:
+        for i in idx.tolist():
+            one(i)
+        return None
+    half = len(idx) // 2
+    return concat([_parts(block, idx[:half], starts, stops, base, one),
+                   _parts(block, idx[half:], starts, stops, base, one)])
 
 
-def _parse(chunk: list[tuple[int, bytes]]) -> pa.Table | None:
-    data = b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for _, raw in chunk)
+def _parse(data: bytes) -> pa.Table | None:
+    if not data.endswith(b"\n"):
+        data += b"\n"
     try:
         data.decode("utf-8")  # json.loads would reject (or re-decode) other text: the slow way
         table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
                                        read_options=pj.ReadOptions(
-                                           use_threads=False, block_size=len(data) + 1))
+                                           use_threads=True, block_size=1 << 20))
     except (pa.ArrowException, ValueError):
         return None
-    return table if table.num_rows == len(chunk) else None
+    return table
 
 
 def _optional_ok(col: pa.ChunkedArray, check: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -113,7 +182,9 @@ def _optional_ok(col: pa.ChunkedArray, check: pa.ChunkedArray) -> pa.ChunkedArra
 
 
 def _mask(t: pa.Table) -> pa.ChunkedArray:
-    """Rows whose every field certainly passes the per-line validator (null = no)."""
+    """Rows whose every field certainly passes the per-line validator (null = no). Length
+    limits are checked in bytes, which are never fewer than characters: a longer text in
+    fewer characters is left to the per-line validator."""
     c = t.column
     checks = [
         pc.equal(c("v"), _I1),
@@ -123,15 +194,15 @@ def _mask(t: pa.Table) -> pa.ChunkedArray:
         pc.is_in(c("evidence"), pa.array(list(EVIDENCE))),
         pc.and_(pc.greater_equal(c("port"), _I0), pc.less_equal(c("port"), _PORT_MAX)),
         pc.is_valid(c("ip")), pc.is_valid(c("content_id")),
-        pc.and_(pc.greater(pc.utf8_length(c("sensor")), _Z32),
-                pc.less_equal(pc.utf8_length(c("sensor")), _LIMITS["sensor"])),
+        pc.and_(pc.greater(pc.binary_length(c("sensor")), _Z32),
+                pc.less_equal(pc.binary_length(c("sensor")), _LIMITS["sensor"])),
         pc.or_kleene(pc.is_null(c("file_size")), pc.greater_equal(c("file_size"), _I0)),
         pc.or_kleene(pc.is_null(c("ed2k_client_id")),
                pc.and_(pc.greater_equal(c("ed2k_client_id"), _I0),
                        pc.less_equal(c("ed2k_client_id"), _U32_MAX))),
         *(_optional_ok(c(n), pc.match_substring_regex(c(n), f"^[0-9a-f]{{{d}}}$"))
           for n, d in _HEX_IDS.items()),
-        *(_optional_ok(c(n), pc.less_equal(pc.utf8_length(c(n)), _LIMITS[n]))
+        *(_optional_ok(c(n), pc.less_equal(pc.binary_length(c(n)), _LIMITS[n]))
           for n in _TEXTS),
     ]
     ok = pc.fill_null(checks[0], _FALSE)
@@ -140,41 +211,65 @@ def _mask(t: pa.Table) -> pa.ChunkedArray:
     return ok
 
 
-def _micros(col: pa.ChunkedArray, ok: pa.ChunkedArray) -> tuple[list[bool], list[int]]:
-    """Which ``observed_at`` are real instants (as ``fromisoformat`` has them), and their µs."""
-    text = pc.if_else(ok, col, _EPOCH_TEXT)
-    base = pc.utf8_slice_codeunits(text, 0, 19)
-    secs = pc.strptime(base, format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True)
-    # A round trip rejects what strptime might roll over (Feb 30, 24:00, :60); year 0 is no date.
-    real = pc.and_(pc.fill_null(pc.equal(pc.strftime(secs, format="%Y-%m-%dT%H:%M:%S"), base),
-                                _FALSE),
-                   pc.not_equal(pc.utf8_slice_codeunits(text, 0, 4), _YEAR0))
-    frac = pc.utf8_rpad(pc.utf8_slice_codeunits(text, 20, -1), width=6, padding="0")
-    micros = pc.add(pc.multiply(pc.cast(secs, pa.int64()).fill_null(_I0), _USEC),
-                    pc.cast(frac, pa.int64()))
-    return pc.and_(ok, real).to_pylist(), micros.to_pylist()
+def _micros(col: pa.ChunkedArray, ok: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Which ``observed_at`` are real instants (as ``fromisoformat`` has them), and their µs.
+
+    ``ok`` rows matched ``YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z``: the fields are read off the
+    characters and checked as :mod:`datetime` checks them (no Feb 30, 24:00 or :60)."""
+    year, month, day, hour, minute, second = fixed_digits(
+        col, [(0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19)])
+    real, secs = civil_seconds(year, month, day, hour, minute, second)
+    # The fraction: the digits between "." (at 19) and the final "Z", padded to six.
+    length = string_lengths(col)
+    digits = fixed_digits(col, [(20 + k, 21 + k) for k in range(6)])
+    frac = np.zeros(len(length), dtype=np.int64)
+    for k, digit in enumerate(digits):
+        frac = frac * 10 + np.where(20 + k < length - 1, digit, 0)
+    return mask_array(ok) & real, secs * 10**6 + frac
 
 
-def _rows(chunk: list[tuple[int, bytes]], t: pa.Table,
-          slow: Slow) -> Iterator[tuple[int, SightingRecord]]:
+def canonical_or_none(value: str) -> str | None:
+    """:func:`canonical_ip`, or None where it fails."""
+    try:
+        return canonical_ip(value)
+    except ValueError:
+        return None
+
+
+def digest_or_none(key: str) -> bytes | None:
+    """``kind<US>text`` as :func:`digest_bytes` gives it, or None where that fails."""
+    kind, _, text = key.partition("\x1f")
+    if kind not in CONTENT_KINDS:
+        return None
+    try:
+        return digest_bytes(kind, text)
+    except (InvalidIdentifierError, ValueError):
+        return None
+
+
+def _rows(t: pa.Table, lines: np.ndarray, one: Callable[[int], None]) -> Batch | None:
+    """The rows of ``t`` that pass every check as a batch; the others go through ``one``."""
     ok, micros = _micros(t.column("observed_at"), _mask(t))
-    cols = [t.column(name).to_pylist() for name in _RECORD_ORDER]
-    for (no, raw), good, us, net, ip, port, kind, cid, sensor, evidence, rid, name, size, \
-            uhash, ecid, guid, pid, client, nick in zip(chunk, ok, micros, *cols, strict=True):
-        rec = None
-        if good:
-            try:
-                rec = SightingRecord(
-                    _EPOCH + timedelta(microseconds=us), net, canonical_ip(ip), port, kind,
-                    digest_bytes(kind, cid), sensor, evidence, rid or None, name or None, size,
-                    _hex(uhash), ecid, _hex(guid), _hex(pid), client or None, nick or None)
-            except (ValueError, InvalidIdentifierError):
-                rec = None
-        if rec is None:
-            rec = slow(no, raw)
-        if rec is not None:
-            yield no, rec
-
-
-def _hex(value: str | None) -> bytes | None:
-    return bytes.fromhex(value) if value else None
+    ip = canonical_ips(t.column("ip"), canonical_or_none)
+    cid = map_distinct(pc.binary_join_element_wise(t.column("content_kind"),
+                                                   t.column("content_id"), SEP),
+                       digest_or_none, pa.binary())
+    good = ok & mask_array(pc.and_(pc.is_valid(ip), pc.is_valid(cid)))
+    for k in np.flatnonzero(~good).tolist():
+        one(k)
+    if not good.any():
+        return None
+    keep = pa.array(good)
+    f = t.filter(keep)
+    columns = {
+        "observed_at": pa.array(micros[good], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        "network": f.column("network"), "ip": ip.filter(keep),
+        "port": pc.cast(f.column("port"), pa.int32()),
+        "content_kind": f.column("content_kind"), "content_id": cid.filter(keep),
+        "sensor": f.column("sensor"), "evidence": f.column("evidence"),
+        "file_size": f.column("file_size"), "ed2k_client_id": f.column("ed2k_client_id"),
+        **{n: none_if_empty(f.column(n)) for n in _TEXTS},
+        **{n: hex_bytes(f.column(n), size // 2) for n, size in _HEX_IDS.items()},
+    }
+    table = pa.Table.from_arrays([columns[field.name] for field in RECORD], schema=RECORD)
+    return Batch(lines[good], table)

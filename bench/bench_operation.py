@@ -1,0 +1,148 @@
+"""Benchmark: a whole operation on a synthetic world: bank import, sightings ingest, analysis.
+
+Each stage runs in its own child process (so each peak RSS is its own, read from the kernel's
+accounting of the waited-for child) on a fresh workspace:
+
+1. ``icarus bank import WORLD/hashsets/known.vics.json --name known``;
+2. ``icarus sightings ingest WORLD/sightings/*`` (exit 1 is expected: the world holds
+   malformed records, which are quarantined);
+3. ``icarus analyze`` with the world's earlier intelligence, timed per analysis stage
+   (:data:`icarus.intel.analyze.STAGES`, with the process's resident and peak memory at the
+   end of each).
+
+Issue #4 target, on the large world (``icarus sim world --seed 1 --scale large``, about 10 M
+sightings): import + ingest + analyze <= 10 min in total on 2 cores, peak RSS <= 4 GB.
+Run: ``.venv/bin/python bench/bench_operation.py --world /tmp/perf-wl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import cpu_count, cpu_model, load_average, print_table
+
+ROOT = Path(__file__).resolve().parent.parent
+ICARUS = ROOT / ".venv" / "bin" / "icarus"
+BUDGET_S, BUDGET_MIB = 600.0, 4096.0
+
+
+def run_child(argv: list[str], ok: tuple[int, ...] = (0,)) -> dict[str, Any]:
+    """Run ``argv``; its wall time, CPU time and peak RSS (kernel accounting of the child)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # wait4 gives this child's own rusage (not the sum over every child so far).
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code
+    if code not in ok:
+        raise SystemExit(f"{argv[1:4]} failed (exit {code}):\n{err[-3000:]}")
+    return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss_mib": usage.ru_maxrss / 1024, "stdout": out}
+
+
+def _memory() -> tuple[float, float]:
+    """This process's resident and peak resident memory (MiB), from /proc."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
+
+
+def analyze_child(home: Path, world: Path) -> None:
+    """(In the child) run the analysis, printing one JSON line per finished stage."""
+    from icarus.core.settings import load_settings
+    from icarus.intel.analyze import analyze, default_out_dir
+
+    marks: list[tuple[str, float]] = []
+
+    def step(stage: str) -> None:
+        now = time.perf_counter()
+        if marks:
+            name, began = marks[-1]
+            rss, peak = _memory()
+            print(json.dumps({"stage": name, "seconds": now - began, "rss_mib": rss,
+                              "peak_mib": peak}), flush=True)
+        marks.append((stage, now))
+
+    settings = load_settings(home=str(home))
+    report = analyze(settings, operation="bench", out_dir=default_out_dir(settings, "bench"),
+                     progress=step, earlier_intel=world / "hashsets" / "earlier-intel.json")
+    step("")
+    print(json.dumps({"report": {"sightings": report.sightings, "subjects": report.subjects,
+                                 "suspects": report.suspects}}), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--world", type=Path, required=True,
+                        help="a world from `icarus sim world` (e.g. --scale large)")
+    parser.add_argument("--home", type=Path, help="workspace to create (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the workspace")
+    parser.add_argument("--child-analyze", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_analyze:
+        analyze_child(args.child_analyze, args.world)
+        return
+    home = args.home or Path(tempfile.mkdtemp(prefix="icarus-bench-op-"))
+    if args.home:
+        shutil.rmtree(home, ignore_errors=True)
+    files = sorted(p for p in (args.world / "sightings").iterdir() if p.is_file())
+    size = sum(p.stat().st_size for p in files)
+    print(f"{cpu_model()}, {cpu_count()} cores (shared: see the load averages)")
+    print(f"world {args.world}: {len(files)} sighting files, {size / 2**30:.2f} GiB; "
+          f"workspace {home}; load before {load_average()}", flush=True)
+    base = [str(ICARUS), "-q", "--home", str(home)]
+    stages: list[tuple[str, dict[str, Any]]] = []
+    try:
+        stages.append(("bank import", run_child(
+            [*base, "bank", "import", str(args.world / "hashsets" / "known.vics.json"),
+             "--name", "known"])))
+        print(f"  import done, load {load_average()}", flush=True)
+        stages.append(("sightings ingest", run_child(
+            [*base, "sightings", "ingest", *map(str, files)], ok=(0, 1))))
+        print(f"  ingest done, load {load_average()}", flush=True)
+        analysis = run_child([sys.executable, __file__, "--world", str(args.world),
+                              "--child-analyze", str(home)])
+        stages.append(("analyze", analysis))
+        print(f"  analyze done, load {load_average()}", flush=True)
+    finally:
+        if not args.keep and not args.home:
+            shutil.rmtree(home, ignore_errors=True)
+    rows = [[name, f"{r['seconds']:.1f}", f"{r['cpu']:.1f}", f"{r['rss_mib']:,.0f}"]
+            for name, r in stages]
+    total = sum(r["seconds"] for _, r in stages)
+    peak = max(r["rss_mib"] for _, r in stages)
+    rows.append(["total", f"{total:.1f}", f"{sum(r['cpu'] for _, r in stages):.1f}",
+                 f"{peak:,.0f} (max)"])
+    print_table(["stage", "wall s", "CPU s", "peak RSS MiB"], rows)
+    print("\nanalysis stages:")
+    detail = [json.loads(line) for line in analysis["stdout"].splitlines()
+              if line.startswith("{")]
+    print_table(["stage", "wall s", "RSS at end MiB", "peak so far MiB"],
+                [[d["stage"], f"{d['seconds']:.1f}", f"{d['rss_mib']:,.0f}",
+                  f"{d['peak_mib']:,.0f}"] for d in detail if "stage" in d])
+    summary: dict[str, Any] = next((d["report"] for d in detail if "report" in d), {})
+    print(f"analysed {summary}")
+    verdict = "meets" if total <= BUDGET_S and peak <= BUDGET_MIB else "MISSES"
+    print(f"\ntotal {total:.0f} s (budget {BUDGET_S:.0f} s), peak RSS {peak:,.0f} MiB "
+          f"(budget {BUDGET_MIB:,.0f} MiB): {verdict} the target; load after {load_average()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""Sightings in columns: the batches that columnar readers hand to the ingest.
+
+A :class:`Batch` is a run of valid records of one file, in file order: their 1-based lines and
+a table of the v1 fields typed as in the dataset (:data:`RECORD`: UTC timestamps, canonical IP
+text, raw digest bytes). Readers with a columnar path (``read_batches``) build batches straight
+from Arrow arrays; any other reader's records are gathered into batches by
+:func:`batches_of_records`. Both give the same values for the same record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from icarus.sensors.formats.base import SightingRecord
+from icarus.sensors.schema import SIGHTINGS
+
+FIELDS: tuple[str, ...] = SightingRecord.__slots__
+RECORD = pa.schema([SIGHTINGS.field(name) for name in FIELDS])
+"""The v1 fields of a sighting, in :class:`SightingRecord` order, typed as in the dataset."""
+BATCH_ROWS = 65_536
+"""Records gathered per batch from a record-by-record reader."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# pyarrow.compute converts a Python operand on every call (trying, and failing, to import
+# dateutil: ~0.3 ms a call); prebuilt scalars avoid that.
+TRUE, FALSE, EMPTY, SEP = pa.scalar(True), pa.scalar(False), pa.scalar(""), pa.scalar("\x1f")
+_ZERO = pa.scalar(0, pa.int32())
+
+
+def lit(value: Any, type_: pa.DataType | None = None) -> pa.Scalar:
+    """A prebuilt Arrow scalar for a compute operand (see :data:`TRUE`)."""
+    return pa.scalar(value, type_)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Valid records in file order: ``lines`` (int64, 1-based) and ``table`` (:data:`RECORD`)."""
+
+    lines: np.ndarray
+    table: pa.Table
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def records_table(records: list[SightingRecord]) -> pa.Table:
+    """Records as a :data:`RECORD` table, column by column."""
+    return pa.Table.from_arrays(
+        [pa.array([getattr(r, f.name) for r in records], f.type) for f in RECORD],
+        schema=RECORD)
+
+
+def records_batch(items: list[tuple[int, SightingRecord]]) -> Batch:
+    """``(line, record)`` pairs as a batch (in the order given)."""
+    return Batch(np.array([line for line, _ in items], dtype=np.int64),
+                 records_table([rec for _, rec in items]))
+
+
+def batches_of_records(items: Iterable[tuple[int, SightingRecord]],
+                       size: int = BATCH_ROWS) -> Iterator[Batch]:
+    """A record reader's output gathered into batches of at most ``size`` records."""
+    pending: list[tuple[int, SightingRecord]] = []
+    for item in items:
+        pending.append(item)
+        if len(pending) >= size:
+            yield records_batch(pending)
+            pending = []
+    if pending:
+        yield records_batch(pending)
+
+
+def batch_records(batch: Batch) -> Iterator[tuple[int, SightingRecord]]:
+    """A batch back as ``(line, record)`` pairs (the record-by-record reading of a reader)."""
+    t = batch.table
+    micros = pc.cast(t.column("observed_at"), pa.int64()).to_pylist()
+    cols = [t.column(name).to_pylist() for name in FIELDS[1:]]
+    for line, us, *values in zip(batch.lines.tolist(), micros, *cols, strict=True):
+        yield line, SightingRecord(_EPOCH + timedelta(microseconds=us), *values)
+
+
+def merge(fast: Batch | None, slow: list[tuple[int, SightingRecord]]) -> Batch | None:
+    """The rows of a fast batch and of slowly read records, in line order (None if none)."""
+    parts = [b for b in (fast, records_batch(slow) if slow else None) if b is not None and len(b)]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    lines = np.concatenate([b.lines for b in parts])
+    order = np.argsort(lines, kind="stable")
+    table = pa.concat_tables([b.table for b in parts]).take(pa.array(order))
+    return Batch(lines[order], table)
+
+
+def concat(batches: Iterable[Batch | None]) -> Batch | None:
+    """The non-empty ``batches`` one after the other (None if none)."""
+    parts = [b for b in batches if b is not None and len(b)]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return Batch(np.concatenate([b.lines for b in parts]),
+                 pa.concat_tables([b.table for b in parts]))
+
+
+def chunks(idx: np.ndarray, size: int) -> list[np.ndarray]:
+    """``idx`` cut into consecutive runs of at most ``size``."""
+    return [idx[i:i + size] for i in range(0, len(idx), size)]
+
+
+def map_distinct(col: pa.Array | pa.ChunkedArray, fn: Callable[[Any], Any],
+                 type_: pa.DataType) -> pa.Array:
+    """``fn`` applied once per distinct value of ``col`` (None stays None), spread to rows.
+
+    ``fn`` returns None for a value it refuses. Sensors name the same peers and contents many
+    times: converting each distinct value once is what makes Python conversions affordable.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    distinct = pc.unique(col)
+    mapped = pa.array([None if v is None else fn(v) for v in distinct.to_pylist()], type_)
+    return mapped.take(pc.index_in(col, distinct))
+
+
+def none_if_empty(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Strings with ``""`` made null (an empty optional value counts as absent)."""
+    return pc.if_else(pc.equal(col, EMPTY), pa.scalar(None, col.type), col)
+
+
+def mask_array(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow mask (null = False) as a numpy array."""
+    filled = pc.fill_null(mask, FALSE)
+    if isinstance(filled, pa.ChunkedArray):
+        filled = filled.combine_chunks()
+    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def fixed_digits(col: pa.Array | pa.ChunkedArray,
+                 spans: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The decimal numbers at the character ``spans`` of each string of ``col`` (int64).
+
+    Only meaningful for rows already known to hold ASCII digits there (a regular expression
+    checked them); other rows give garbage that the caller masks out.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    n = len(col)
+    _, offsets_buf, data_buf = col.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[col.offset:col.offset + n + 1] \
+        if offsets_buf is not None else np.zeros(n + 1, dtype=np.int32)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None and \
+        data_buf.size else np.zeros(1, dtype=np.uint8)
+    starts = offsets[:-1].astype(np.int64)
+    top = len(data) - 1
+    out = []
+    for first, stop in spans:
+        value = np.zeros(n, dtype=np.int64)
+        for k in range(first, stop):
+            value = value * 10 + (data[np.minimum(starts + k, top)].astype(np.int64) - 48)
+        out.append(value)
+    return out
+
+
+def string_lengths(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The byte length of each string of ``col`` (null = 0)."""
+    return np.asarray(pc.fill_null(pc.binary_length(col), _ZERO).to_numpy(zero_copy_only=False),
+                      dtype=np.int64)
+
+
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def civil_seconds(year: np.ndarray, month: np.ndarray, day: np.ndarray, hour: np.ndarray,
+                  minute: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which fields name a real instant as :mod:`datetime` has them (years 1-9999, no leap
+    second, no 24:00), and its seconds since the epoch (proleptic Gregorian, UTC)."""
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    real = ((year >= 1) & (year <= 9999) & (month >= 1) & (month <= 12) & (day >= 1)
+            & (day <= month_days) & (hour >= 0) & (hour < 24) & (minute >= 0) & (minute < 60)
+            & (second >= 0) & (second < 60))
+    # Days from the civil date (H. Hinnant's algorithm), in integers.
+    y = year - (month <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return real, days * 86400 + hour * 3600 + minute * 60 + second
+
+
+_NIBBLE = np.zeros(256, dtype=np.uint8)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _NIBBLE[_c] = _i
+for _i, _c in enumerate(b"ABCDEF", 10):
+    _NIBBLE[_c] = _i
+
+
+def hex_bytes(col: pa.Array | pa.ChunkedArray, size: int) -> pa.Array:
+    """Strings of ``2 * size`` hex digits as ``size`` raw bytes; any other string is null.
+
+    Only for columns whose non-empty values a regular expression already proved to be hex of
+    that length: the digits are decoded with a lookup table, not checked again.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    n = len(col)
+    present = string_lengths(col) == 2 * size
+    if not present.any():
+        return pa.nulls(n, pa.binary(size))
+    _, offsets_buf, data_buf = col.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[col.offset:col.offset + n]
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    index = np.minimum(offsets[:, None].astype(np.int64) + np.arange(2 * size), len(data) - 1)
+    nibbles = _NIBBLE[data[index]]
+    raw = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+    full = pa.FixedSizeBinaryArray.from_buffers(pa.binary(size), n,
+                                                [None, pa.py_buffer(raw.tobytes())])
+    return pc.if_else(pa.array(present), full, pa.scalar(None, pa.binary(size)))
+
+
+IPV4 = (r"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+        r"(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$")
+"""A dotted quad without leading zeros: its own canonical text."""
+
+
+def canonical_ips(col: pa.Array | pa.ChunkedArray,
+                  convert: Callable[[str], str | None]) -> pa.Array:
+    """Each address as ``convert`` (canonical text, or None) gives it; plain dotted quads, which
+    are already canonical, are taken as they are and only the others are converted."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    plain = pc.fill_null(pc.match_substring_regex(col, IPV4), FALSE)
+    others = pc.if_else(plain, pa.scalar(None, pa.string()), col)
+    if others.null_count == len(others):
+        return col
+    return pc.if_else(plain, col, map_distinct(others, convert, pa.string()))
+
+
+_NOT_CR = bytes(b for b in range(256) if b != 13)
+
+
+def lone_cr(block: bytes, a: np.ndarray, ends: np.ndarray) -> bool:
+    """Whether ``block`` (bytes ``a``, line ends ``ends``) has a CR not followed by LF."""
+    crs = len(block.translate(None, _NOT_CR))
+    if not crs:
+        return False
+    newlines = ends[(ends < len(a)) & (ends > 0)]
+    return crs != int((a[newlines - 1] == 13).sum())
