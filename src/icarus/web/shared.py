@@ -11,6 +11,7 @@ from icarus.web.schemas import ErrorPublic
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorPublic, "description": description}
     for status, description in [
+        (400, "Malformed request: a body that cannot be decoded, a bad Content-Length"),
         (401, "Not authenticated, or the session expired"),
         (403, "The role may not do this, or the CSRF token is missing"),
         (404, "No such record, or one the caller may not know of"),
