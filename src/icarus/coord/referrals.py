@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import load_only
 
 from icarus.coord.actor import Actor
 from icarus.coord.base import UseCases
@@ -69,12 +70,13 @@ class Referrals(UseCases):
         """The referrals the actor may see, with their lead counts."""
         with self._transaction(actor, "referral.list") as s:
             scope = require(actor, Permission.READ_LEADS)
-            counts = (select(Lead.referral_id, func.count().label("n"))
-                      .group_by(Lead.referral_id).subquery())
-            query = (select(Referral, Operation.name, Agency.name, counts.c.n)
+            # Counted per visible referral (an index-only scan of its leads), not grouped
+            # over every lead of the database.
+            count = (select(func.count()).where(Lead.referral_id == Referral.id)
+                     .correlate(Referral).scalar_subquery())
+            query = (select(Referral, Operation.name, Agency.name, count)
                      .join(Operation, Operation.id == Referral.operation_id)
                      .join(Agency, Agency.id == Referral.agency_id)
-                     .outerjoin(counts, counts.c.referral_id == Referral.id)
                      .order_by(Operation.name, Referral.country, Agency.name))
             if operation is not None:
                 query = query.where(Operation.name == operation)
@@ -87,12 +89,30 @@ class Referrals(UseCases):
 
     def _lead_query(self, actor: Actor, scope: Scope, *, operation: str | None,
                     referral_id: int | None, state: OutcomeState | None,
-                    country: str | None) -> Select[*tuple[Any, ...]]:
-        query = (select(Lead, Referral.agency_id, Operation.name, Outcome.state,
-                        Outcome.version)
-                 .join(Referral, Referral.id == Lead.referral_id)
-                 .join(Operation, Operation.id == Referral.operation_id)
-                 .join(Outcome, Outcome.lead_id == Lead.id))
+                    country: str | None, count: bool = False) -> Select[*tuple[Any, ...]]:
+        """The leads the actor may see with the filters; ``count``: only their number, with
+        only the tables the filters and the scope need (every lead has one referral, one
+        operation and one outcome, so the number is the same, and an index can count it)."""
+        query: Select[*tuple[Any, ...]]
+        if count:
+            needs_referral = scope is Scope.OWN_AGENCY or operation is not None
+            needs_lead = needs_referral or referral_id is not None or country is not None
+            if state is not None:
+                query = select(func.count()).select_from(Outcome)
+                if needs_lead:
+                    query = query.join(Lead, Lead.id == Outcome.lead_id)
+            else:
+                query = select(func.count()).select_from(Lead)
+            if needs_referral:
+                query = query.join(Referral, Referral.id == Lead.referral_id)
+            if operation is not None:
+                query = query.join(Operation, Operation.id == Referral.operation_id)
+        else:
+            query = (select(Lead, Referral.agency_id, Operation.name, Outcome.state,
+                            Outcome.version)
+                     .join(Referral, Referral.id == Lead.referral_id)
+                     .join(Operation, Operation.id == Referral.operation_id)
+                     .join(Outcome, Outcome.lead_id == Lead.id))
         if operation is not None:
             query = query.where(Operation.name == operation)
         if referral_id is not None:
@@ -114,9 +134,15 @@ class Referrals(UseCases):
             if sort not in _SORTS:
                 raise InputError(f"unknown sort {sort!r} (one of {', '.join(_SORTS)})")
             offset, limit = _page_bounds(offset, limit)
-            query = self._lead_query(actor, scope, operation=operation,
-                                     referral_id=referral_id, state=state, country=country)
-            total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            total = s.scalar(self._lead_query(
+                actor, scope, operation=operation, referral_id=referral_id, state=state,
+                country=country, count=True)) or 0
+            # The list shows none of the large columns (evidence, reasons): not loaded.
+            query = self._lead_query(
+                actor, scope, operation=operation, referral_id=referral_id, state=state,
+                country=country).options(load_only(
+                Lead.id, Lead.referral_id, Lead.subject_id, Lead.rank, Lead.score,
+                Lead.country))
             rows = s.execute(query.order_by(*_SORTS[sort]).offset(offset).limit(limit)).all()
             alerts = self._alert_counts(s, [row[0].id for row in rows])
             items = tuple(LeadSummary(lead.id, lead.referral_id, agency, op, lead.subject_id,
@@ -134,9 +160,9 @@ class Referrals(UseCases):
         """How many leads the actor may see (with the filters)."""
         with self._transaction(actor, "lead.count") as s:
             scope = require(actor, Permission.READ_LEADS)
-            query = self._lead_query(actor, scope, operation=operation, referral_id=None,
-                                     state=state, country=None)
-            return s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            return s.scalar(self._lead_query(actor, scope, operation=operation,
+                                             referral_id=None, state=state, country=None,
+                                             count=True)) or 0
 
     @staticmethod
     def _alert_counts(s: Session, lead_ids: list[int]) -> dict[int, int]:

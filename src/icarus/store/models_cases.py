@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -89,7 +90,13 @@ class Lead(Base):
     only in ``evidence``; the other columns are what lists may show."""
 
     __tablename__ = "leads"
-    __table_args__ = (UniqueConstraint("referral_id", "subject_id"),)
+    __table_args__ = (UniqueConstraint("referral_id", "subject_id"),
+                      # The lists' sorts (in a referral, across them), country filter (0004).
+                      Index("ix_leads_referral_id_score", "referral_id", "score"),
+                      Index("ix_leads_referral_id_rank", "referral_id", "rank"),
+                      Index("ix_leads_score", "score"), Index("ix_leads_rank", "rank"),
+                      Index("ix_leads_subject_id", "subject_id"),
+                      Index("ix_leads_country", "country"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
@@ -130,7 +137,8 @@ class Outcome(Base):
     """What became of a lead; ``version`` makes every update optimistic (no lost update)."""
 
     __tablename__ = "outcomes"
-    __table_args__ = (CheckConstraint(f"state IN ({_STATES})", name="state"),)
+    __table_args__ = (CheckConstraint(f"state IN ({_STATES})", name="state"),
+                      Index("ix_outcomes_state", "state"))  # the state filter (0004)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), unique=True)
