@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import re
@@ -10,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from icarus.intel.packages.model import FORMAT, VERSION
@@ -129,18 +131,31 @@ def _check_document(doc: dict[str, Any], warnings: list[str]) -> list[str]:
     return problems
 
 
+@functools.cache
+def _schema() -> Any:
+    text = resources.files("icarus").joinpath("data", "schemas",
+                                              "package-v1.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@functools.cache
+def _fast_validator() -> Any:
+    return jsonschema_rs.validator_for(_schema())
+
+
 def schema_problems(doc: Any, warnings: list[str] | None = None) -> list[str]:
     """``doc``'s violations of package-v1.schema.json, each naming the field (at most
-    :data:`MAX_SCHEMA_PROBLEMS`); empty when ``jsonschema`` is not installed (a warning)."""
+    :data:`MAX_SCHEMA_PROBLEMS`). A valid document is recognised by jsonschema-rs (fast); the
+    problems of an invalid one are named by ``jsonschema``."""
+    if _fast_validator().is_valid(doc):  # the common case, ~200x faster than jsonschema
+        return []
     try:  # imported by name: jsonschema ships no type stubs
         jsonschema: Any = importlib.import_module("jsonschema")
     except ImportError:
         if warnings is not None:
-            warnings.append("jsonschema is not installed: the schema was not checked")
-        return []
-    text = resources.files("icarus").joinpath("data", "schemas",
-                                              "package-v1.schema.json").read_text("utf-8")
-    validator = jsonschema.Draft202012Validator(json.loads(text))
+            warnings.append("jsonschema is not installed: the problems cannot be named")
+        return ["the document does not match package-v1.schema.json"]
+    validator = jsonschema.Draft202012Validator(_schema())  # names each problem's field
     out = []
     errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     for error in errors[:MAX_SCHEMA_PROBLEMS]:
