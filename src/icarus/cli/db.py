@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import click
 from sqlalchemy.engine import make_url
@@ -39,7 +40,7 @@ def opened(app: AppContext, *, migrated: bool = True) -> Iterator[Database]:
 
 @click.group("db")
 def db_group() -> None:
-    """The coordination database: migrations."""
+    """The coordination database: migrations and housekeeping."""
 
 
 @db_group.command("upgrade")
@@ -51,6 +52,26 @@ def upgrade_command(app: AppContext) -> int:
         upgrade(database.engine)
     app.out.print(f"{_where(app)}: schema {head()} (was {before or 'empty'})",
                   markup=False, highlight=False)
+    return 0
+
+
+@db_group.command("purge-sessions")
+@pass_app
+def purge_sessions_command(app: AppContext) -> int:
+    """Delete web sessions that can never be used again (revoked, expired, idle too long)
+    and spent login-throttle rows. Logins purge too; run this from cron on a quiet server."""
+    from icarus.coord import Actor
+    from icarus.coord.sessions import WebSessions
+
+    settings = app.settings
+    with opened(app) as database:
+        sessions = WebSessions(
+            database, idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_absolute_hours),
+            throttle_window=timedelta(minutes=settings.login_address_window_minutes))
+        purged = sessions.purge(Actor.console())
+    app.out.print(f"{_where(app)}: purged {purged.sessions} sessions and "
+                  f"{purged.throttles} login-throttle rows", markup=False, highlight=False)
     return 0
 
 

@@ -36,3 +36,30 @@ def import_command(app: AppContext, operation: str, results: Path) -> int:
                   f"{f' (replaced {done.replaced})' if done.replaced else ''}",
                   markup=False, highlight=False)
     return 0
+
+
+@networks_group.command("import-earlier-intel")
+@click.option("--operation", required=True, help="The operation it is imported into.")
+@click.option("--agency", required=True,
+              help="The agency that ran the earlier operation (its contact is what alerts "
+              "show); an administrator creates it.")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_app
+def import_earlier_intel_command(app: AppContext, operation: str, agency: str,
+                                 file: Path) -> int:
+    """Import an earlier-intelligence FILE (icarus-earlier-intel v1) into OPERATION for
+    deconfliction: its leads that match a subject of the file (a shared client identifier,
+    or the same address within a day) get an alert naming the earlier operation and
+    AGENCY's contact. The console acts as a coordinator (recorded in the audit log)."""
+    from icarus.coord.earlier_intel import EarlierIntelligence
+
+    with opened(app) as database:
+        actor = replace(Actor.console(), role=Role.COORDINATOR)
+        done = EarlierIntelligence(database).import_file(actor, operation, file,
+                                                          agency=agency)
+    for warning in done.warnings:
+        app.out.print(f"warning: {warning}", markup=False, highlight=False)
+    app.out.print(f"operation {done.operation}: earlier operation {done.earlier_operation} "
+                  f"({done.agency}): {done.subjects} subjects, {done.markers} markers, "
+                  f"{done.alert_pairs} leads matched", markup=False, highlight=False)
+    return 0

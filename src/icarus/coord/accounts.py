@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import math
 import re
 import secrets
 from collections.abc import Callable
@@ -12,6 +14,8 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from icarus.coord.actor import AGENCY_ROLES, Actor, Role
 from icarus.coord.base import UseCases
@@ -21,13 +25,15 @@ from icarus.core.errors import (
     AuthenticationError,
     ConflictError,
     InputError,
+    LoginThrottledError,
     NotFoundError,
 )
+from icarus.core.settings import Settings
 from icarus.store.base import utcnow
-from icarus.store.engine import Database
-from icarus.store.models import Agency, ApiToken, User
+from icarus.store.engine import Database, Session
+from icarus.store.models import Agency, ApiToken, LoginThrottle, User
 
-__all__ = ["Accounts", "LoginPolicy"]
+__all__ = ["Accounts", "LoginPolicy", "throttle_key"]
 
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "icarus_"  # noqa: S105 - a label, not a secret
@@ -38,10 +44,39 @@ _BAD_LOGIN = "invalid username or password, or the account is locked"
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    """``max_failures`` wrong passwords in a row lock the account for ``lockout``."""
+    """``max_failures`` wrong passwords in a row lock the account for ``lockout``; and
+    ``address_max_failures`` failed logins from one client address within ``address_window``
+    refuse that address for ``address_block``, before any password is checked."""
 
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=15)
+    address_max_failures: int = 20
+    address_window: timedelta = timedelta(minutes=15)
+    address_block: timedelta = timedelta(minutes=15)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginPolicy:
+        """The per-address limits of the settings (the account lockout is fixed)."""
+        return cls(address_max_failures=settings.login_address_max_failures,
+                   address_window=timedelta(minutes=settings.login_address_window_minutes),
+                   address_block=timedelta(minutes=settings.login_address_block_minutes))
+
+
+def throttle_key(remote_addr: str | None) -> str | None:
+    """What failed logins are counted by: the address, an IPv6 client by its /64 (one
+    subscriber usually holds a whole /64), an IPv4-mapped IPv6 address as IPv4. None for no
+    address (nothing to count)."""
+    if not remote_addr:
+        return None
+    try:
+        ip = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return remote_addr[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _token_hash(secret: str) -> str:
@@ -164,40 +199,92 @@ class Accounts(UseCases):
                      remote_addr: str | None = None) -> Actor:
         """The actor for a correct password. Raises :class:`AuthenticationError` with one
         message for an unknown user, a wrong password, a disabled or a locked account; an
-        unknown user costs one Argon2 verification like a known one."""
+        unknown user costs one Argon2 verification like a known one. An address that failed
+        too often (:class:`LoginPolicy`) gets :class:`LoginThrottledError`, with the same
+        message, before any password is checked."""
         now = self.clock()
+        address = throttle_key(remote_addr)
         with self.db.transaction() as s:
-            user = s.scalar(select(User).where(User.username == username))
-            ok = self._check_password(user, password)
-            if user is None:
-                # Not a user: the audit event records the name tried (the role is unused).
-                who = Actor(None, username[:64], Role.AUDITOR, None, remote_addr)
-                self._audit(s, who, "login.failed", details={"reason": "unknown user"})
-                ok_actor = None
-            elif user.locked_until is not None and user.locked_until > now:
-                self._audit(s, _actor(user, remote_addr), "login.failed", "user", user.id,
-                            {"reason": "locked"})
-                ok_actor = None
-            elif not ok or not user.active:
-                reason = "inactive" if ok else "wrong password"
-                if not ok:
-                    user.failed_logins += 1
-                    if user.failed_logins >= self.policy.max_failures:
-                        user.locked_until, user.failed_logins = now + self.policy.lockout, 0
-                        reason += ", account locked"
-                self._audit(s, _actor(user, remote_addr), "login.failed", "user", user.id,
-                            {"reason": reason})
+            blocked_until = self._blocked_until(s, address, now)
+            if blocked_until is not None:
+                # Refused before the user is looked up or the password checked.
+                self._audit(s, Actor(None, username[:64], Role.AUDITOR, None, remote_addr),
+                            "login.throttled", details={
+                                "reason": "address blocked: too many failed logins",
+                                "address": address,
+                                "blocked_until": blocked_until.isoformat()})
                 ok_actor = None
             else:
-                user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-                if self.hasher.check_needs_rehash(user.password_hash):
-                    user.password_hash = self.hasher.hash(password)
-                ok_actor = _actor(user, remote_addr)
-                self._audit(s, ok_actor, "login", "user", user.id)
-        # Raised after the commit: the failure count and its audit event must be kept.
+                ok_actor = self._login(s, username, password, remote_addr, address, now)
+        # Raised after the commit: the failure counts and their audit events must be kept.
+        if blocked_until is not None:
+            raise LoginThrottledError(
+                _BAD_LOGIN, retry_after=max(1, math.ceil((blocked_until - now).total_seconds())))
         if ok_actor is None:
             raise AuthenticationError(_BAD_LOGIN)
         return ok_actor
+
+    def _login(self, s: Session, username: str, password: str, remote_addr: str | None,
+               address: str | None, now: datetime) -> Actor | None:
+        user = s.scalar(select(User).where(User.username == username))
+        ok = self._check_password(user, password)
+        who = Actor(None, username[:64], Role.AUDITOR, None, remote_addr)
+        if user is None:
+            # Not a user: the audit event records the name tried (the role is unused).
+            self._audit(s, who, "login.failed", details={"reason": "unknown user"})
+        elif user.locked_until is not None and user.locked_until > now:
+            who = _actor(user, remote_addr)
+            self._audit(s, who, "login.failed", "user", user.id, {"reason": "locked"})
+        elif not ok or not user.active:
+            reason = "inactive" if ok else "wrong password"
+            if not ok:
+                user.failed_logins += 1
+                if user.failed_logins >= self.policy.max_failures:
+                    user.locked_until, user.failed_logins = now + self.policy.lockout, 0
+                    reason += ", account locked"
+            who = _actor(user, remote_addr)
+            self._audit(s, who, "login.failed", "user", user.id, {"reason": reason})
+        else:
+            user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+            if self.hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = self.hasher.hash(password)
+            actor = _actor(user, remote_addr)
+            self._audit(s, actor, "login", "user", user.id)
+            return actor
+        if address is not None:
+            blocked_until = self._count_failure(s, address, now)
+            if blocked_until is not None:
+                self._audit(s, who, "login.throttled", details={
+                    "reason": "address blocked from now: too many failed logins",
+                    "address": address, "blocked_until": blocked_until.isoformat()})
+        return None
+
+    @staticmethod
+    def _blocked_until(s: Session, address: str | None, now: datetime) -> datetime | None:
+        if address is None:
+            return None
+        until = s.scalar(select(LoginThrottle.blocked_until)
+                         .where(LoginThrottle.address == address))
+        return until if until is not None and until > now else None
+
+    def _count_failure(self, s: Session, address: str, now: datetime) -> datetime | None:
+        """Count a failed login of ``address`` (a locked row: concurrent web workers count
+        every failure); returns the end of the block it starts, if it starts one."""
+        dialect = s.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        s.execute(insert(LoginThrottle).values(address=address, window_started_at=now,
+                                               failures=0)
+                  .on_conflict_do_nothing(index_elements=["address"]))
+        row = s.scalars(select(LoginThrottle).where(LoginThrottle.address == address)
+                        .with_for_update()).one()
+        if row.window_started_at + self.policy.address_window <= now:
+            row.window_started_at, row.failures = now, 0
+        row.failures += 1
+        if row.failures < self.policy.address_max_failures:
+            return None
+        row.blocked_until = now + self.policy.address_block
+        row.window_started_at, row.failures = now, 0
+        return row.blocked_until
 
     def _check_password(self, user: User | None, password: str) -> bool:
         try:

@@ -14,14 +14,21 @@ from sqlalchemy import select
 
 from icarus.coord.actor import Actor
 from icarus.coord.base import UseCases
-from icarus.coord.deconfliction import markers_of, raise_alerts
+from icarus.coord.deconfliction import (
+    Anonymiser,
+    markers_of,
+    raise_alerts,
+    raise_earlier_alerts,
+)
 from icarus.coord.packages_store import store_package
 from icarus.coord.permissions import Permission, Scope, require
 from icarus.coord.views import OperationView, ReferralView
 from icarus.core.errors import ConflictError, InputError, NotFoundError, StateError
 from icarus.intel.packages import canonical_bytes, key_id, verify
+from icarus.store.engine import Database
 from icarus.store.models import (
     Agency,
+    EarlierIntelImport,
     Lead,
     LeadMarker,
     Operation,
@@ -49,8 +56,21 @@ def _summary(suspect: dict[str, Any]) -> dict[str, Any]:
             "evidence_levels": dict(Counter(e["evidence"] for e in timeline).most_common())}
 
 
+def default_anonymiser(ip: str) -> object:
+    """The bundled geolocation database and anonymiser list (``icarus.intel.geo``): the
+    kind of anonymiser endpoint ``ip`` is, or None."""
+    from icarus.intel.geo import is_anonymiser  # loads the database on first use
+
+    return is_anonymiser(ip)
+
+
 class Operations(UseCases):
-    """Creating operations and importing packages (coordinators)."""
+    """Creating operations and importing packages (coordinators). ``anonymiser`` says which
+    addresses are anonymiser endpoints, left out of deconfliction's address rule."""
+
+    def __init__(self, db: Database, *, anonymiser: Anonymiser | None = None) -> None:
+        super().__init__(db)
+        self.anonymiser = anonymiser or default_anonymiser
 
     def create_operation(self, actor: Actor, *, name: str, title: str = "",
                          agency_ids: list[int]) -> OperationView:
@@ -79,7 +99,11 @@ class Operations(UseCases):
         """The operations the actor may see (all, or those its agency takes part in)."""
         with self._transaction(actor, "operation.list") as s:
             scope = require(actor, Permission.READ_OPERATIONS)
-            query = select(Operation).order_by(Operation.name)
+            # An earlier operation known only from an imported earlier-intelligence file
+            # (no agencies) is named by alerts but is not listed.
+            query = select(Operation).order_by(Operation.name).where(
+                Operation.agencies.any()
+                | Operation.id.not_in(select(EarlierIntelImport.source_operation_id)))
             if scope is Scope.OWN_AGENCY:
                 query = query.join(OperationAgency).where(
                     OperationAgency.agency_id == actor.agency_id)
@@ -124,17 +148,18 @@ class Operations(UseCases):
                 store_package(s, referral.id, raw, signature.read_bytes(), public_key)
                 lead_ids = [self._add_lead(s, actor, referral, x) for x in doc["suspects"]]
                 alerts = raise_alerts(s, referral, lead_ids)
+                earlier = raise_earlier_alerts(s, op.id, referral_id=referral.id)
                 self._audit(s, actor, "package.import", "referral", referral.id,
                             {"package_sha256": sha256, "agency_id": agency.id,
-                             "leads": len(lead_ids), "deconfliction_pairs": alerts})
+                             "leads": len(lead_ids), "deconfliction_pairs": alerts,
+                             "earlier_intel_pairs": earlier})
                 out.append(ReferralView(referral.id, op.name, agency.id, agency.name,
                                         referral.country, referral.package_id, sha256,
                                         "valid", referral.signing_key_id,
                                         referral.imported_at, len(lead_ids)))
             return tuple(out)
 
-    @staticmethod
-    def _add_lead(s: Any, actor: Actor, referral: Referral, x: dict[str, Any]) -> int:
+    def _add_lead(self, s: Any, actor: Actor, referral: Referral, x: dict[str, Any]) -> int:
         lead = Lead(referral_id=referral.id, subject_id=x["subject_id"], rank=x["rank"],
                     score=x["score"], components=x["components"], reasons=x["reasons"],
                     country=x["jurisdiction"]["country"],
@@ -144,7 +169,7 @@ class Operations(UseCases):
                     evidence={"identifiers": x["identifiers"], "timeline": x["timeline"]})
         s.add(lead)
         s.flush()
-        for m in markers_of(x):
+        for m in markers_of(x, self.anonymiser):
             s.add(LeadMarker(lead_id=lead.id, kind=m.kind, digest=m.digest,
                              first_seen=m.first_seen, last_seen=m.last_seen))
         outcome = Outcome(lead_id=lead.id, state=OutcomeState.RECEIVED.value, notes="",

@@ -14,6 +14,7 @@
     │   │                          or the actor may not know that it exists
     │   ├── PermissionDeniedError  the actor's role does not allow the action
     │   ├── AuthenticationError    unknown user, wrong password or token, locked account
+    │   │   └── LoginThrottledError  too many failed logins from the client's address
     │   ├── ConflictError          a stale version, or a name or record already taken
     │   ├── TransitionError        an outcome cannot go from its state to the one asked
     │   └── AuditChainError        the audit log was altered: names the first bad entry
@@ -78,6 +79,15 @@ class PermissionDeniedError(StateError):
 
 class AuthenticationError(StateError):
     """Credentials were refused. The message never says whether the user exists or is locked."""
+
+
+class LoginThrottledError(AuthenticationError):
+    """Too many failed logins came from the client's address: it is refused, before any
+    password is checked, for ``retry_after`` more seconds. The message is the generic one."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class ConflictError(StateError):

@@ -86,6 +86,20 @@ class Settings(BaseSettings):
         description="Send the session cookie over HTTPS only (turn off only for plain-http "
         "development on localhost).",
     )
+    login_address_max_failures: int = Field(
+        default=20, ge=1, le=10_000,
+        description="Failed logins from one client address (an IPv6 client: its /64) within "
+        "login_address_window_minutes after which that address is refused for "
+        "login_address_block_minutes, before any password is checked.",
+    )
+    login_address_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60,
+        description="The window in which failed logins from one address are counted.",
+    )
+    login_address_block_minutes: int = Field(
+        default=15, ge=1, le=24 * 60,
+        description="How long an address that failed too often is refused (HTTP 429).",
+    )
     web_max_body_bytes: int = Field(
         default=1_048_576, ge=1024, le=64 * 1_048_576,
         description="Largest request body the web server accepts (larger: HTTP 413).",

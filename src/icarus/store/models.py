@@ -15,11 +15,13 @@ from icarus.store.models_cases import (
     OutcomeState,
     Referral,
 )
+from icarus.store.models_earlier import EarlierIntelImport, EarlierMarker, EarlierSubject
 from icarus.store.models_networks import Network, NetworkMember, ReferralPackage
 from icarus.store.models_people import Agency, ApiToken, Role, User
-from icarus.store.models_web import WebSession
+from icarus.store.models_web import LoginThrottle, WebSession
 
 __all__ = ["GENESIS_HASH", "Agency", "ApiToken", "AuditEvent", "AuditHead", "Base",
-           "DeconflictionAlert", "Lead", "LeadMarker", "Network", "NetworkMember", "Operation",
+           "DeconflictionAlert", "EarlierIntelImport", "EarlierMarker", "EarlierSubject",
+           "Lead", "LeadMarker", "LoginThrottle", "Network", "NetworkMember", "Operation",
            "OperationAgency", "Outcome", "OutcomeChange", "OutcomeState", "Referral",
            "ReferralPackage", "Role", "User", "WebSession"]

@@ -173,15 +173,21 @@ class OutcomeChange(Base):
 
 class DeconflictionAlert(Base):
     """``lead_id``'s subject also appears in ``other_lead_id`` (another agency's referral or
-    an earlier operation). Each side has its own row and sees only the fact and the other
-    agency's contact."""
+    an earlier operation), or is ``earlier_subject_id`` of an imported earlier-intelligence
+    file (migration 0005; exactly one of the two is set). Each lead has its own row and sees
+    only the fact and the other agency's contact."""
 
     __tablename__ = "deconfliction_alerts"
-    __table_args__ = (UniqueConstraint("lead_id", "other_lead_id"),)
+    __table_args__ = (UniqueConstraint("lead_id", "other_lead_id"),
+                      UniqueConstraint("lead_id", "earlier_subject_id"),
+                      CheckConstraint("(other_lead_id IS NULL) <> (earlier_subject_id IS NULL)",
+                                      name="one_other"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
-    other_lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    other_lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    earlier_subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey("earlier_subjects.id"), index=True)
     other_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     other_operation_id: Mapped[int] = mapped_column(ForeignKey("operations.id"))
     rules: Mapped[list[str]] = mapped_column(JSON)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -14,18 +15,34 @@ from icarus.web.auth import (
     set_session_cookie,
 )
 from icarus.web.deps import ApiActor, ServicesDep, remote_addr
-from icarus.web.schemas import LoginCreate, MePublic, TokenCreate, TokenCreated, TokenPublic
+from icarus.web.schemas import (
+    ErrorPublic,
+    LoginCreate,
+    MePublic,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+)
 from icarus.web.shared import ERRORS, Id
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
 
-@router.post("/auth/login", response_model=MePublic, tags=["auth"])
+_THROTTLED: dict[int | str, dict[str, Any]] = {429: {
+    "model": ErrorPublic,
+    "description": "Too many failed logins from the client's address: refused before any "
+    "password is checked, with the same message; retry after Retry-After seconds",
+    "headers": {"Retry-After": {"description": "Seconds until the address may try again",
+                                "schema": {"type": "integer", "minimum": 1}}}}}
+
+
+@router.post("/auth/login", response_model=MePublic, tags=["auth"], responses=_THROTTLED)
 def login(body: LoginCreate, request: Request, response: Response,
           services: ServicesDep) -> MePublic:
     """Log in with a password: sets the session cookie and returns the CSRF token to send
     with every state-changing call. Wrong credentials and locked accounts get the same 401
-    (after 5 wrong passwords in a row the account is locked for 15 minutes)."""
+    (after 5 wrong passwords in a row the account is locked for 15 minutes). Too many failed
+    logins from one address (settings ``login_address_*``) get 429 with Retry-After."""
     actor = services.accounts.authenticate(body.username, body.password, remote_addr(request))
     secret = services.sessions.open(actor)
     set_session_cookie(response, services.settings, secret)

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from icarus import __version__
 from icarus.coord import Accounts, AuditLog, Operations, Outcomes, Referrals
+from icarus.coord.accounts import LoginPolicy
 from icarus.coord.dashboard import Dashboard
 from icarus.coord.sessions import WebSessions
 from icarus.core.settings import Settings
@@ -36,9 +37,12 @@ def build_services(settings: Settings, db: Database, *,
                    hasher: PasswordHasher | None = None) -> Services:
     """The use cases over ``db`` with the settings' session lifetimes."""
     return Services(
-        settings=settings, db=db, accounts=Accounts(db, hasher=hasher),
+        settings=settings, db=db,
+        accounts=Accounts(db, hasher=hasher, policy=LoginPolicy.from_settings(settings)),
         sessions=WebSessions(db, idle=timedelta(minutes=settings.session_idle_minutes),
-                             absolute=timedelta(hours=settings.session_absolute_hours)),
+                             absolute=timedelta(hours=settings.session_absolute_hours),
+                             throttle_window=timedelta(
+                                 minutes=settings.login_address_window_minutes)),
         operations=Operations(db), referrals=Referrals(db), outcomes=Outcomes(db),
         audit=AuditLog(db), dashboard=Dashboard(db))
 

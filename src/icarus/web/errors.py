@@ -5,6 +5,7 @@ error                       status  body
 ==========================  ======  ==========================================
 NotFoundError               404     also another agency's record: same body
 PermissionDeniedError       403     the role lacks the permission; CSRF refused
+LoginThrottledError         429     the login's one message, with Retry-After
 AuthenticationError         401     pages: a redirect to the login form instead
 ConflictError               409     stale version, name taken
 TransitionError             409     move not in the outcome workflow
@@ -33,6 +34,7 @@ from icarus.core.errors import (
     ConflictError,
     IcarusError,
     InputError,
+    LoginThrottledError,
     NotFoundError,
     PermissionDeniedError,
     StateError,
@@ -43,12 +45,12 @@ from icarus.core.logging import get_logger
 from icarus.web.middleware import SECURITY_HEADERS, is_api
 from icarus.web.templating import render
 
-__all__ = ["LoginRequired", "install", "status_for"]
+__all__ = ["LoginRequired", "install", "retry_after", "status_for"]
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden",
                404: "not_found", 405: "method_not_allowed", 409: "conflict",
                413: "payload_too_large", 415: "unsupported_media_type",
-               422: "invalid_input", 500: "internal_error"}
+               422: "invalid_input", 429: "too_many_requests", 500: "internal_error"}
 
 
 class LoginRequired(Exception):  # noqa: N818 - a signal, not a failure
@@ -64,6 +66,7 @@ def status_for(exc: BaseException) -> tuple[int, str]:
     table: list[tuple[type[BaseException], int, str]] = [
         (NotFoundError, 404, "not_found"),
         (PermissionDeniedError, 403, "forbidden"),
+        (LoginThrottledError, 429, "too_many_requests"),
         (AuthenticationError, 401, "unauthenticated"),
         (ConflictError, 409, "conflict"),
         (TransitionError, 409, "transition_refused"),
@@ -79,21 +82,32 @@ def status_for(exc: BaseException) -> tuple[int, str]:
     return 500, "internal_error"
 
 
+def retry_after(exc: BaseException) -> dict[str, str]:
+    """The ``Retry-After`` header of a throttled login (none for other errors)."""
+    if isinstance(exc, LoginThrottledError):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
+
+
 def _answer(request: Request, status: int, code: str, detail: str,
-            extra: dict[str, Any] | None = None) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="icarus"'} if status == 401 else None
+            extra: dict[str, Any] | None = None,
+            more_headers: dict[str, str] | None = None) -> Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="icarus"'} if status == 401 else {}
+    headers.update(more_headers or {})
     if is_api(request.url.path):
         return JSONResponse({"error": code, "detail": detail, **(extra or {})},
-                            status_code=status, headers=headers)
-    return render(request, "error.html", {"status": status, "detail": detail},
+                            status_code=status, headers=headers or None)
+    page = render(request, "error.html", {"status": status, "detail": detail},
                   status_code=status)
+    page.headers.update(more_headers or {})
+    return page
 
 
 async def _icarus_error(request: Request, exc: Exception) -> Response:
     status, code = status_for(exc)
     if status == 401 and not is_api(request.url.path):
         return RedirectResponse("/login?expired=1", status_code=303)
-    return _answer(request, status, code, str(exc))
+    return _answer(request, status, code, str(exc), more_headers=retry_after(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -15,7 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from icarus.coord import TRANSITIONS, OutcomeState, OutcomeUpdate
 from icarus.coord.actor import Actor, Role
 from icarus.coord.views import LeadDetail
-from icarus.core.errors import AuthenticationError, IcarusError, InputError, PermissionDeniedError
+from icarus.core.errors import (
+    AuthenticationError,
+    IcarusError,
+    InputError,
+    LoginThrottledError,
+    PermissionDeniedError,
+)
 from icarus.intel.packages.worldmap import overview_map
 from icarus.web.api_cases import referral_page
 from icarus.web.auth import (
@@ -26,7 +32,7 @@ from icarus.web.auth import (
     set_session_cookie,
 )
 from icarus.web.deps import FormUser, PageUser, ServicesDep, remote_addr
-from icarus.web.errors import status_for
+from icarus.web.errors import retry_after, status_for
 from icarus.web.shared import MAX_ID, Id
 from icarus.web.templating import render
 
@@ -80,9 +86,16 @@ def login(request: Request, services: ServicesDep,
     try:
         actor = services.accounts.authenticate(username, password, remote_addr(request))
     except AuthenticationError as exc:
+        status, _code = status_for(exc)
+        message = str(exc)
+        if isinstance(exc, LoginThrottledError):
+            minutes = -(-exc.retry_after // 60)
+            message = (f"Too many failed logins from your address: wait {minutes} "
+                       f"minute{'s' if minutes != 1 else ''} and try again.")
         nonce = new_login_nonce()
-        page = render(request, "login.html", {"nonce": nonce, "message": str(exc),
-                                              "username": username}, status_code=401)
+        page = render(request, "login.html", {"nonce": nonce, "message": message,
+                                              "username": username}, status_code=status)
+        page.headers.update(retry_after(exc))
         set_login_cookie(page, services.settings, nonce)
         return page
     secret = services.sessions.open(actor)
