@@ -3,14 +3,15 @@
 Builds (once, cached under /tmp/icarus-bench) a synthetic world with ``icarus sim world``, or
 takes ``--world DIR``. Each contender runs in its own child process, so each peak RSS is its own:
 
-* Icarus ``ingest_files`` into a fresh workspace whose bank holds the world's
-  ``hashsets/known.vics.json`` (imported in the child before the clock starts): every record
-  validated (bad ones quarantined with file, line and reason), matched against the alert sets,
-  benign sightings dropped (data minimisation), duplicates removed via the SQLite ledger,
-  kept rows written to day-partitioned Parquet, crash-safe commit;
+* Icarus ``ingest_files`` (and, with ``--worker``, with its reading worker process) into a fresh
+  workspace whose bank holds the world's ``hashsets/known.vics.json`` (imported in the child
+  before the clock starts): every record validated (bad ones quarantined with file, line and
+  reason), matched against the alert sets, benign sightings dropped (data minimisation),
+  duplicates removed via the SQLite ledger, kept rows written to day-partitioned Parquet,
+  crash-safe commit; its CPU time is that of all its processes;
 * the peer: DuckDB alone reading the same files (``read_json(format='newline_delimited')`` for
   the v1 JSON lines, ``read_csv`` for the tool A CSV) into one Parquet file, with no validation,
-  no matching and no dedupe, on 1 thread (as Icarus's ingest runs) and on 2.
+  no matching and no dedupe, on 1 thread and on 2.
 
 Issue #4 target: Icarus >= 0.5x DuckDB's rows/s on the same files.
 Full run: ``.venv/bin/python bench/bench_ingest.py`` (medium world, about 1 M sightings).
@@ -58,11 +59,16 @@ def files_of(world: Path, kind: str) -> list[Path]:
     return sorted(p for p in (world / "sightings").iterdir() if p.suffix == SUFFIX[kind])
 
 
-def run_icarus(world: Path, kind: str, profile: Path | None) -> dict[str, Any]:
-    """Import the world's VICS into a fresh workspace, then time ``ingest_files``."""
+def run_icarus(world: Path, kind: str, profile: Path | None, *,
+               worker: bool = False) -> dict[str, Any]:
+    """Import the world's VICS into a fresh workspace, then time ``ingest_files`` (in this
+    process, or with a reading worker process if ``worker``)."""
     from icarus.bank.service import BankService
     from icarus.core.settings import load_settings
+    from icarus.sensors import ingest
     from icarus.sensors.ingest import ingest_files
+
+    ingest.WORKER_BYTES = 0 if worker else None
 
     home = Path(tempfile.mkdtemp(prefix="icarus-bench-ingest-"))
     try:
@@ -70,7 +76,7 @@ def run_icarus(world: Path, kind: str, profile: Path | None) -> dict[str, Any]:
         BankService(settings).import_file(world / "hashsets" / "known.vics.json",
                                           set_name="known")
         files = files_of(world, kind)
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
         if profile is not None:
             import cProfile
 
@@ -80,12 +86,20 @@ def run_icarus(world: Path, kind: str, profile: Path | None) -> dict[str, Any]:
         else:
             reports = ingest_files(settings, files)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        others = _children_cpu() - children  # the reading worker process (reaped by now)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     totals = {k: sum(getattr(r, k) for r in reports)
               for k in ("read", "kept", "not_alert", "duplicates", "quarantined")}
-    return {"rows": totals["read"], "seconds": seconds, "cpu": cpu, "rss_mib": peak_rss_mib(),
-            **totals}
+    return {"rows": totals["read"], "seconds": seconds, "cpu": cpu + others, "cpu_main": cpu,
+            "rss_mib": peak_rss_mib(), **totals}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_duckdb(world: Path, kind: str, threads: int) -> dict[str, Any]:
@@ -136,7 +150,7 @@ def child(which: str, world: Path, kind: str, profile: Path | None) -> dict[str,
     return result
 
 
-def compare(world: Path, kind: str, profile: Path | None) -> None:
+def compare(world: Path, kind: str, profile: Path | None, *, worker: bool) -> None:
     """Run the three contenders on one kind of file and print the table and the ratios."""
     files = files_of(world, kind)
     size = sum(p.stat().st_size for p in files)
@@ -144,16 +158,26 @@ def compare(world: Path, kind: str, profile: Path | None) -> None:
     icarus = child("icarus", world, kind, profile)
     duck1 = child("duckdb1", world, kind, None)
     duck2 = child("duckdb2", world, kind, None)
+    contenders = [(f"icarus ingest_files ({kind}, 1 process)", icarus),
+                  ("duckdb -> parquet, 1 thread", duck1),
+                  ("duckdb -> parquet, 2 threads", duck2)]
+    if worker:
+        two = child("icarus2", world, kind, None)
+        contenders.append((f"icarus ingest_files ({kind}, reading worker)", two))
     rows = [[name, f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{r['cpu']:.2f}",
              f"{r['rows'] / r['seconds']:,.0f}", f"{r['rss_mib']:,.0f}"]
-            for name, r in ((f"icarus ingest_files ({kind}, 1 thread)", icarus),
-                            ("duckdb -> parquet, 1 thread", duck1),
-                            ("duckdb -> parquet, 2 threads", duck2))]
+            for name, r in contenders]
     print_table(["contender", "rows", "seconds", "CPU s", "rows/s", "peak RSS MiB"], rows)
     rate = icarus["rows"] / icarus["seconds"]
     print(f"icarus: read {icarus['read']:,} = kept {icarus['kept']:,} + benign dropped "
           f"{icarus['not_alert']:,} + duplicates {icarus['duplicates']:,} + quarantined "
           f"{icarus['quarantined']:,}")
+    if worker:
+        rate2 = two["rows"] / two["seconds"]
+        print(f"icarus with the worker: CPU s {two['cpu_main']:.2f} ingest process + "
+              f"{two['cpu'] - two['cpu_main']:.2f} worker (peak RSS: the ingest process's); "
+              f"speed ratio {rate2 / (duck1['rows'] / duck1['seconds']):.2f}x (DuckDB 1 thread),"
+              f" {rate2 / (duck2['rows'] / duck2['seconds']):.2f}x (2 threads)")
     print(f"icarus/duckdb speed ratio: {rate / (duck1['rows'] / duck1['seconds']):.2f}x "
           f"(1 thread), {rate / (duck2['rows'] / duck2['seconds']):.2f}x (2 threads); "
           f"target >= 0.5x; CPU-time ratio (1 thread) {duck1['cpu'] / icarus['cpu']:.2f}x; "
@@ -170,12 +194,16 @@ def main() -> None:
                         help="comma-separated: jsonl (v1), csv (tool A), json (tool B)")
     parser.add_argument("--profile", type=Path,
                         help="write cProfile stats of the Icarus run to PROFILE.<kind>")
-    parser.add_argument("--child", choices=["icarus", "duckdb1", "duckdb2"],
+    parser.add_argument("--worker", action="store_true",
+                        help="also time the ingest with its reading worker process")
+    parser.add_argument("--child", choices=["icarus", "icarus2", "duckdb1", "duckdb2"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=sorted(SUFFIX), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = (run_icarus(args.world, args.kind, args.profile) if args.child == "icarus"
+        result = (run_icarus(args.world, args.kind, args.profile,
+                             worker=args.child == "icarus2")
+                  if args.child.startswith("icarus")
                   else run_duckdb(args.world, args.kind, int(args.child[-1])))
         print(json.dumps(result))
         return
@@ -189,7 +217,8 @@ def main() -> None:
         if kind not in SUFFIX:
             parser.error(f"unknown kind {kind!r}")
         compare(world, kind,
-                args.profile.with_suffix(f".{kind}") if args.profile is not None else None)
+                args.profile.with_suffix(f".{kind}") if args.profile is not None else None,
+                worker=args.worker)
 
 
 if __name__ == "__main__":

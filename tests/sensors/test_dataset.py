@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from icarus.core.settings import load_settings
 from icarus.sensors.dataset import dataset_dir, ledger, query, recover, stats
 from icarus.sensors.ingest import ingest_files
@@ -36,3 +38,20 @@ def test_parts_are_day_partitioned_and_orphans_are_invisible(world: Path,
     finally:
         led.close()
     assert not orphan.exists()
+
+
+def test_keys_are_new_once_across_and_within_batches(tmp_path: Path) -> None:
+    led = ledger(load_settings(home=str(tmp_path)))
+    try:
+        led.begin()
+        a, b, c = (bytes([i]) * 16 for i in (3, 1, 2))
+        assert led.add_keys([a, b, a, c, b]) == [True, True, False, True, False]
+        keys = np.frombuffer(b"".join([c, bytes(16), c, a, bytes(16)]), dtype=np.uint8)
+        assert led.add_key_matrix(keys.reshape(5, 16)).tolist() == [
+            False, True, False, False, False]
+        assert led.add_keys([]) == []
+        assert led.add_key_matrix(np.zeros((0, 16), np.uint8)).shape == (0,)
+        led.rollback()
+        assert led.add_keys([a]) == [True]  # the rolled back keys are gone
+    finally:
+        led.close()

@@ -15,10 +15,12 @@ import pytest
 
 from icarus.core.errors import FormatMismatchError
 from icarus.core.settings import Settings
+from icarus.core.sinks import CollectingSink
 from icarus.sensors import ingest
 from icarus.sensors.dataset import KEY_VERSION, dataset_dir, ledger, query
 from icarus.sensors.formats import v1_columnar
 from icarus.sensors.formats.columns import batches_of_records
+from icarus.sensors.formats.worker import Worker
 from icarus.sensors.ingest import IngestReport, ingest_files
 from icarus.sensors.unmatched import read_unmatched
 from tests.sensors.conftest import banked_settings, world_files
@@ -97,10 +99,26 @@ import sys
 from pathlib import Path
 from icarus.core.settings import load_settings
 from icarus.sensors import ingest
+from icarus.sensors.formats import worker
 ingest.PART_ROWS = 50  # many parts, so the kill lands between writes
+ingest._worth_a_worker = lambda paths, readers: True  # (it must not outlive us)
+start = worker.Worker.__init__
+def init(self):
+    start(self)
+    Path(sys.argv[1], f"worker-{self._proc.pid}.pid").touch()
+worker.Worker.__init__ = init
 from icarus.sensors.ingest import ingest_files
 ingest_files(load_settings(home=sys.argv[1]), [Path(p) for p in sys.argv[2:]])
 """
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def test_kill_mid_ingest_then_rerun_equals_a_clean_run(
@@ -112,11 +130,18 @@ def test_kill_mid_ingest_then_rerun_equals_a_clean_run(
     for _ in range(2):
         child = subprocess.Popen([sys.executable, "-c", _CHILD, str(settings.home), *files])
         deadline = time.monotonic() + 60
-        while not list(root.glob(".tmp-*/parts/day=*/*.parquet")) and child.poll() is None:
+        while not list(root.glob(".tmp-*/parts/*.parquet")) and child.poll() is None:
             assert time.monotonic() < deadline
             time.sleep(0.005)
         os.kill(child.pid, signal.SIGKILL)  # parts are being written: the kill is mid-file
         child.wait()
+    # The reading workers do not outlive their ingest (they write nothing anyway).
+    workers = [int(p.stem.split("-")[1]) for p in settings.home.glob("worker-*.pid")]
+    assert workers  # (the second child may die before it starts one: the first left parts)
+    deadline = time.monotonic() + 60
+    while not all(_gone(pid) for pid in workers):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     ingest_files(settings, [Path(p) for p in files])
     assert query(settings, ROWS_SQL).equals(query(clean, ROWS_SQL))
     assert not list(dataset_dir(settings).glob(".tmp-*"))
@@ -136,6 +161,11 @@ def test_keep_unmatched_keeps_benign_sightings(world: Path, tmp_path: Path) -> N
     assert unmatched.column("n")[0].as_py() > 0
 
 
+def _worker(monkeypatch: pytest.MonkeyPatch, use: bool) -> None:
+    """Read through the worker process (whatever the files' size and the CPUs), or not."""
+    monkeypatch.setattr(ingest, "_worth_a_worker", lambda paths, readers: use)
+
+
 def _everything(settings: Settings, reports: list[IngestReport]) -> dict[str, object]:
     """The stored rows, the unmatched area, the quarantine files and the reports (with the
     workspace's path taken out)."""
@@ -153,9 +183,12 @@ def test_columnar_ingest_equals_the_per_record_path(world: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     files = world_files(world)
     fast = banked_settings(tmp_path / "fast", world)
+    _worker(monkeypatch, True)  # read in the worker process
     got = _everything(fast, ingest_files(fast, files))
-    # Every record through the per-record validators (the path before the columnar ingest):
-    # v1 lines one by one, tool A rows through the csv module, gathered into batches.
+    # Every record through the per-record validators (the path before the columnar ingest),
+    # in this process: v1 lines one by one, tool A rows through the csv module, gathered into
+    # batches.
+    _worker(monkeypatch, False)
     monkeypatch.setattr(v1_columnar, "_parse", lambda data: None)
     monkeypatch.setattr(ingest, "_batches",
                         lambda reader, path, sink: batches_of_records(reader.read(path, sink)))
@@ -165,7 +198,11 @@ def test_columnar_ingest_equals_the_per_record_path(world: Path, tmp_path: Path,
     assert got == want
 
 
-def test_a_file_of_another_format_adds_nothing(world: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker", [False, True])
+def test_a_file_of_another_format_adds_nothing(world: Path, tmp_path: Path, worker: bool,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the worker, the reader's error is raised in the worker process and again here.
+    _worker(monkeypatch, worker)
     settings = banked_settings(tmp_path / "home", world)
     jsonl = next(p for p in world_files(world) if p.suffix == ".jsonl")
     with pytest.raises(FormatMismatchError, match="tool-a-csv"):
@@ -198,3 +235,42 @@ def test_old_content_keys_are_migrated_from_the_stored_rows(world: Path,
         assert led.db.execute("SELECT count(*) FROM keys").fetchone()[0] == first.kept
     finally:
         led.close()
+
+
+def test_an_abandoned_read_stops_the_worker(world: Path) -> None:
+    jsonl = next(p for p in world_files(world) if p.suffix == ".jsonl")
+    w = Worker()
+    try:
+        sink = CollectingSink()
+        batches = w.read("v1-jsonl", jsonl, "0" * 64, sink)
+        first = next(batches)
+        assert len(first.batch) == len(first.ids) > 0
+        batches.close()  # the rest is not wanted: the worker is stopped, not left sending
+        assert not w.alive
+    finally:
+        w.close()
+    with pytest.raises(RuntimeError, match="stopped"):
+        next(w.read("v1-jsonl", jsonl, "0" * 64, CollectingSink()))
+
+
+def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = banked_settings(tmp_path / "home", world)
+    _worker(monkeypatch, True)
+    workers: list[Worker] = []
+    start = Worker.__init__
+
+    def init(self: Worker) -> None:
+        start(self)
+        workers.append(self)
+
+    def fail(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Worker, "__init__", init)
+    monkeypatch.setattr(ingest._Parts, "add", fail)
+    with pytest.raises(OSError, match="disk full"):
+        ingest_files(settings, world_files(world))
+    [w] = workers
+    assert not w.alive  # killed, not waited for while it was still sending
+    assert query(settings, "SELECT count(*) AS n FROM sightings").column("n")[0].as_py() == 0

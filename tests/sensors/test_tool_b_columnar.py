@@ -102,3 +102,28 @@ def test_odd_bytes_hand_the_rest_to_the_line_loop(odd: bytes, tmp_path: Path,
     monkeypatch.setattr(tool_b, "BLOCK_BYTES", 30_000)
     fast, slow = read_both(path)
     assert fast == slow
+
+
+@pytest.mark.parametrize("hint", ["right", "wrong", "none"])
+def test_parts_split_at_the_error_row_or_halve(hint: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The row pyarrow's error names is only a hint: a wrong one, or none, must give the
+    # same records and rejects (only more parses).
+    path = tmp_path / "nl-gnut-1.json"
+    path.write_bytes((TOOL_B_HEAD + "\n" + "\n".join(lines(9, 2500))).encode())
+    parses = []
+    parse = tool_b._parse
+
+    def counted(data: bytes) -> object:
+        got = parse(data)
+        parses.append(got)
+        if hint == "wrong" and isinstance(got, int):
+            return 0
+        return None if hint == "none" and isinstance(got, int) else got
+
+    monkeypatch.setattr(tool_b, "_parse", counted)
+    fast, slow = read_both(path)
+    assert fast == slow
+    assert len(fast[1]) > 20  # type: ignore[index]
+    if hint == "right":
+        assert any(isinstance(p, int) for p in parses)

@@ -10,6 +10,8 @@ depends only on the dataset: no wall-clock time is written, rows are sorted.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import re
 import shutil
@@ -35,17 +37,17 @@ from icarus.intel.candidates import find_candidates
 from icarus.intel.geo import Locator, default_locator, jurisdictions
 from icarus.intel.intel_file import read_earlier_intel
 from icarus.intel.networks import find_networks
-from icarus.intel.resolve import resolve_subjects
+from icarus.intel.resolve import LABELLED, resolve_subjects
 from icarus.intel.score import COMPONENTS, reasons, score_subjects
 from icarus.sensors.dataset import ledger, query
 from icarus.sensors.schema import SIGHTINGS
-from icarus.sensors.unmatched import purge_unmatched, read_unmatched
+from icarus.sensors.unmatched import purge_unmatched, unmatched_dir
 
 __all__ = ["LEADS", "STAGES", "AnalysisReport", "Lead", "analyze", "default_out_dir"]
 
 FORMAT, VERSION = "icarus-results", 1
 STAGES = ("reading sightings", "resolving subjects", "locating subjects", "scoring leads",
-          "finding networks", "writing results")
+          "finding networks", "finding candidates", "writing results")
 """The stages :func:`analyze` reports through its ``progress`` callback, in order."""
 TOP = 10
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -130,50 +132,75 @@ def analyze(settings: Settings, *, operation: str, out_dir: Path,
     sightings = _read_sightings(settings)
     step(STAGES[1])
     resolution = resolve_subjects(sightings, locator=locator)
-    subject = resolution.assignments["subject_id"]
-    step(STAGES[2])
-    where = jurisdictions(subject, sightings["ip"], locator=locator)
-    asn = _asn_names(subject, sightings["ip"], locator or default_locator())
-    step(STAGES[3])
-    items = bank_items(settings, sightings)  # one item per bank entry: scoring and networks
-    scores = score_subjects(sightings, resolution.assignments, items=items)
-    suspect_ids = pc.unique(pc.filter(subject, pc.not_equal(sightings["match_set"], "")))
-    leads = _leads(scores, where, asn, _identifiers(sightings, subject), suspect_ids)
-    step(STAGES[4])
-    earlier = read_earlier_intel(earlier_intel) if earlier_intel is not None else None
-    if earlier is not None:  # its digests too: an MD5 listed earlier is the file we saw
-        listed = [d for n in earlier.networks for d in n.content]
-        extra = bank_items(settings, pa.table({
-            "content_kind": pa.array([d.kind for d in listed], pa.string()),
-            "content_id": pa.array([d.value for d in listed], pa.binary())}))
-        merged = pa.concat_tables([items, extra]).group_by(
-            ["content_kind", "content_id"]).aggregate([("item", "min")])  # once per digest
-        items = pa.table({"content_kind": merged["content_kind"],
-                          "content_id": merged["content_id"], "item": merged["item_min"]})
-    found = find_networks(sightings, resolution.assignments, earlier=earlier,
-                          countries=where.select(["subject_id", "country"]),
-                          items=items)
-    matched = pc.not_equal(sightings["match_set"], "")  # research mode keeps the others
-    unknown = pa.concat_tables([read_unmatched(settings),
-                                sightings.filter(pc.invert(matched))])
-    candidates = find_candidates(sightings.filter(matched), unknown, resolution.assignments,
-                                 leads, locator=locator)
-    step(STAGES[5])
-    analysis_time: datetime = pc.max(sightings["observed_at"]).as_py()
-    tables = _result_tables(sightings, resolution.assignments, leads, resolution.merges)
-    tables |= {
-        "networks": found.memberships,
-        "networks_new": pa.table({
+    assignments, ambiguous = resolution.assignments, resolution.ambiguous
+    out = _Output(out_dir)
+    try:
+        # Written now and let go: the largest tables are not kept through the analysis.
+        out.add("merges", resolution.merges.sort_by([
+            ("subject_id", "ascending"), ("sighting_a", "ascending"),
+            ("sighting_b", "ascending")]))
+        del resolution
+        out.add("subjects", _subjects(sightings, assignments))
+        assignments = assignments.select(["sighting_id", "subject_id"])
+        subject = assignments["subject_id"]
+        _release()
+        step(STAGES[2])
+        where = jurisdictions(subject, sightings["ip"], locator=locator)
+        asn = _asn_names(subject, sightings["ip"], locator or default_locator())
+        step(STAGES[3])
+        items = bank_items(settings, sightings)  # one item per bank entry: scoring and networks
+        scores = score_subjects(sightings, assignments, items=items)
+        matched = pc.not_equal(sightings["match_set"], "")  # research mode keeps the others
+        suspect_ids = pc.unique(pc.filter(subject, matched))
+        leads = _leads(scores, where, asn, _identifiers(sightings, subject), suspect_ids)
+        del scores, asn, suspect_ids
+        out.add("suspects", leads.select(["subject_id", "is_suspect", "country", "score"]))
+        out.add("leads", leads)
+        manifest = _manifest(settings, operation, sightings)
+        sightings = sightings.drop_columns(["sensor", "record_id", "evidence", "severity",
+                                            "match_set", "source_sha256", "source_line"])
+        _release()
+        step(STAGES[4])
+        earlier = read_earlier_intel(earlier_intel) if earlier_intel is not None else None
+        if earlier is not None:  # its digests too: an MD5 listed earlier is the file we saw
+            listed = [d for n in earlier.networks for d in n.content]
+            extra = bank_items(settings, pa.table({
+                "content_kind": pa.array([d.kind for d in listed], pa.string()),
+                "content_id": pa.array([d.value for d in listed], pa.binary())}))
+            merged = pa.concat_tables([items, extra]).group_by(
+                ["content_kind", "content_id"]).aggregate([("item", "min")])  # once per digest
+            items = pa.table({"content_kind": merged["content_kind"],
+                              "content_id": merged["content_id"], "item": merged["item_min"]})
+        found = find_networks(sightings, assignments, earlier=earlier,
+                              countries=where.select(["subject_id", "country"]), items=items)
+        del where, items, earlier
+        out.add("networks", found.memberships)
+        out.add("networks_new", pa.table({
             "network": found.networks["network"],
-            "is_new": pc.invert(found.networks["known_earlier"])}),
-        "network_details": found.networks,
-        "candidates": candidates,
-    }
-    manifest = _manifest(settings, operation, sightings, analysis_time)
-    files = _write(out_dir, tables, manifest)
+            "is_new": pc.invert(found.networks["known_earlier"])}))
+        out.add("network_details", found.networks)
+        del found
+        _release()
+        step(STAGES[5])
+        n_sightings = sightings.num_rows
+        analysis_time: datetime = pc.max(sightings["observed_at"]).as_py()
+        if pc.all(matched).as_py():
+            alert, unknown = sightings.select(LABELLED), None
+        else:
+            alert = sightings.filter(matched).select(LABELLED)
+            unknown = sightings.filter(pc.invert(matched)).select(_UNKNOWN)
+        del sightings, matched
+        # The area is handed over, not kept here: candidates drop what they no longer need.
+        out.add("candidates", find_candidates(alert, _read_unmatched(settings, unknown),
+                                              assignments, leads, locator=locator))
+        del alert, unknown
+        step(STAGES[6])
+        files = out.finish(manifest)
+    except BaseException:
+        out.abandon()
+        raise
     purge_unmatched(settings)
-    return _report(operation, out_dir, sightings.num_rows, leads, resolution.ambiguous,
-                   analysis_time, files)
+    return _report(operation, out_dir, n_sightings, leads, ambiguous, analysis_time, files)
 
 
 def bank_items(settings: Settings, sightings: pa.Table) -> pa.Table:
@@ -208,12 +235,63 @@ def bank_items(settings: Settings, sightings: pa.Table) -> pa.Table:
                      "item": pa.array(items, pa.string())})
 
 
+def _libc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (it has ``malloc_trim``), else None."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 - present only in glibc
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_READ = ("sighting_id", "observed_at", "network", "ip", "port", "content_kind", "content_id",
+         "file_size", "user_hash", "guid", "peer_id", "sensor", "record_id", "evidence",
+         "severity", "match_set")
+"""The dataset's columns the analysis reads whole. Two more are read only where needed: the
+file name of sightings in no alert set (research mode: candidates), and the source file and
+line of sightings without a record id (their results-v1 record id)."""
+ANALYSED = pa.schema([*(SIGHTINGS.field(c) for c in _READ),
+                      SIGHTINGS.field("file_name").with_nullable(True),
+                      SIGHTINGS.field("source_sha256").with_nullable(True),
+                      SIGHTINGS.field("source_line").with_nullable(True)])
+"""The sightings table of an analysis (one row per sighting, by ``sighting_id``)."""
+_UNKNOWN = (*LABELLED, "content_kind", "file_name")
+"""What candidates read of the unmatched area."""
+_LIBC = _libc()
+
+
 def _read_sightings(settings: Settings) -> pa.Table:
-    table = query(settings, "SELECT * EXCLUDE (day) FROM sightings ORDER BY sighting_id")
+    table = query(settings, f"SELECT {', '.join(_READ)}, "  # noqa: S608 - fixed column names
+                  "CASE WHEN match_set = '' THEN file_name END AS file_name, "
+                  "CASE WHEN record_id IS NULL THEN source_sha256 END AS source_sha256, "
+                  "CASE WHEN record_id IS NULL THEN source_line END AS source_line "
+                  "FROM sightings ORDER BY sighting_id")
     if table.num_rows == 0:
         raise StateError(f"no sightings in the workspace {settings.home}: "
                          "ingest sensor files first (icarus sightings ingest)")
-    return table.select(SIGHTINGS.names).cast(SIGHTINGS)
+    table = table.cast(ANALYSED)
+    _release()
+    return table
+
+
+def _read_unmatched(settings: Settings, more: pa.Table | None = None) -> pa.Table:
+    """The unmatched area's columns that candidates need (:data:`_UNKNOWN`), in the order of
+    its files (candidates do not depend on the row order; a sort would double the memory),
+    followed by ``more`` (the dataset's own unmatched sightings in research mode)."""
+    schema = pa.schema([SIGHTINGS.field(c) for c in _UNKNOWN])
+    area = query(settings, f"SELECT {', '.join(_UNKNOWN)} FROM sightings",  # noqa: S608
+                 root=unmatched_dir(settings)).cast(schema)
+    _release()
+    return area if more is None else pa.concat_tables([area, more.cast(schema)])
+
+
+def _release() -> None:
+    """Hand memory freed by a stage back to the system (Arrow's pool and the C heap keep
+    freed pages for reuse, so a later stage's peak would add to the earlier one's)."""
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def _asn_names(subject: pa.ChunkedArray, ips: pa.ChunkedArray, locator: Locator) -> dict[str,
@@ -257,25 +335,25 @@ def _leads(scores: pa.Table, where: pa.Table, asn: dict[str, str],
     return pa.Table.from_pylist(rows, schema=LEADS)
 
 
-def _result_tables(sightings: pa.Table, assignments: pa.Table, leads: pa.Table,
-                   merges: pa.Table) -> dict[str, pa.Table]:
-    # results-v1 wants a record_id for every sighting: one without is named by its source.
-    source = pc.binary_join_element_wise(
-        "source", pc.utf8_slice_codeunits(sightings["source_sha256"], 0, 16),
-        pc.cast(sightings["source_line"], pa.string()), ":")
-    subjects = pa.table({"sensor": assignments["sensor"],
-                         "record_id": pc.coalesce(assignments["record_id"], source),
+def _subjects(sightings: pa.Table, assignments: pa.Table) -> pa.Table:
+    """results-v1's ``subjects``: a record_id for every sighting (one without is named by its
+    source file and line), sorted."""
+    record = assignments["record_id"].combine_chunks()
+    missing = pc.is_null(record)
+    if record.null_count:
+        source = pc.binary_join_element_wise(
+            "source", pc.utf8_slice_codeunits(pc.filter(sightings["source_sha256"], missing),
+                                              0, 16),
+            pc.cast(pc.filter(sightings["source_line"], missing), pa.string()), ":")
+        record = pc.replace_with_mask(record, missing, source.combine_chunks())
+    subjects = pa.table({"sensor": assignments["sensor"], "record_id": record,
                          "subject_id": assignments["subject_id"]})
-    subjects = subjects.sort_by([("sensor", "ascending"), ("record_id", "ascending"),
-                                 ("subject_id", "ascending")])
-    suspects = leads.select(["subject_id", "is_suspect", "country", "score"])
-    merges = merges.sort_by([("subject_id", "ascending"), ("sighting_a", "ascending"),
-                             ("sighting_b", "ascending")])
-    return {"subjects": subjects, "suspects": suspects, "leads": leads, "merges": merges}
+    return subjects.sort_by([("sensor", "ascending"), ("record_id", "ascending"),
+                             ("subject_id", "ascending")])
 
 
-def _manifest(settings: Settings, operation: str, sightings: pa.Table,
-              analysis_time: datetime) -> dict[str, Any]:
+def _manifest(settings: Settings, operation: str, sightings: pa.Table) -> dict[str, Any]:
+    """results.json; the analysis time is the last observation."""
     led = ledger(settings)
     try:
         files = [{"sha256": sha, "format": fmt} for sha, fmt in
@@ -284,31 +362,50 @@ def _manifest(settings: Settings, operation: str, sightings: pa.Table,
         led.close()
     seen = pc.min_max(sightings["observed_at"]).as_py()
     return {"format": FORMAT, "version": VERSION, "producer": f"icarus {__version__}",
-            "operation": operation, "analysis_time": analysis_time.isoformat(),
+            "operation": operation, "analysis_time": seen["max"].isoformat(),
             "inputs": {"sightings": sightings.num_rows, "first_observed": seen["min"].isoformat(),
                        "last_observed": seen["max"].isoformat(), "files": files},
             "tables": ["subjects", "suspects"], "extra": ["leads", "merges"]}
 
 
-def _write(out_dir: Path, tables: dict[str, pa.Table], manifest: dict[str, Any]) -> tuple[
-        str, ...]:
-    """Write every file into a temporary folder, then move each into ``out_dir`` (the manifest
-    last), so an interrupted run never leaves a manifest naming half-written tables."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / ".tmp-analyze"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    names: list[str] = []
-    for name, table in tables.items():
-        stale = out_dir / f"{name}.csv"  # results-v1 refuses a table in both encodings
-        stale.unlink(missing_ok=True)
-        pq.write_table(table, tmp / f"{name}.parquet")
-        names.append(f"{name}.parquet")
-    (tmp / "results.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    for name in [*names, "results.json"]:
-        (tmp / name).replace(out_dir / name)
-    tmp.rmdir()
-    return (*names, "results.json")
+class _Output:
+    """The results folder being written: every table goes into a temporary folder as soon as
+    it is ready (so it need not be kept in memory), and :meth:`finish` moves each into
+    ``out_dir`` (the manifest last), so an interrupted run never leaves a manifest naming
+    half-written tables."""
+
+    ORDER = ("subjects", "suspects", "leads", "merges", "networks", "networks_new",
+             "network_details", "candidates")
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp = out_dir / ".tmp-analyze"
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir()
+        self.names: set[str] = set()
+
+    def add(self, name: str, table: pa.Table) -> None:
+        """Write one table (a name of :data:`ORDER`)."""
+        pq.write_table(table, self.tmp / f"{name}.parquet")
+        self.names.add(name)
+
+    def finish(self, manifest: dict[str, Any]) -> tuple[str, ...]:
+        """Move the tables and the manifest into place; the file names, in order."""
+        names = [f"{n}.parquet" for n in self.ORDER if n in self.names]
+        for name in self.ORDER:
+            if name in self.names:  # results-v1 refuses a table in both encodings
+                (self.out_dir / f"{name}.csv").unlink(missing_ok=True)
+        (self.tmp / "results.json").write_text(json.dumps(manifest, indent=2) + "\n",
+                                               encoding="utf-8")
+        for name in [*names, "results.json"]:
+            (self.tmp / name).replace(self.out_dir / name)
+        self.tmp.rmdir()
+        return (*names, "results.json")
+
+    def abandon(self) -> None:
+        """Remove what was written (the analysis failed)."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _report(operation: str, out_dir: Path, n_sightings: int, leads: pa.Table, ambiguous: int,

@@ -23,8 +23,9 @@ import pyarrow.compute as pc
 from icarus.domain.digests import Digest
 from icarus.identify.kinds import format_digest
 from icarus.intel.candidates_groups import group_identifiers
+from icarus.intel.deconflict import aligned_subjects
 from icarus.intel.geo import Locator
-from icarus.intel.resolve import resolve_subjects
+from icarus.intel.resolve import LABELLED, subject_labels
 from icarus.sensors.schema import SIGHTINGS
 
 __all__ = ["CANDIDATES", "PRIOR_HOLDERS", "find_candidates"]
@@ -56,18 +57,26 @@ def find_candidates(alert: pa.Table, unmatched: pa.Table, assignments: pa.Table,
                     scores: pa.Table, *, min_suspects: int = 1,
                     locator: Locator | None = None,
                     prior_holders: float = PRIOR_HOLDERS) -> pa.Table:
-    """Rank the unknown files of ``unmatched`` (SIGHTINGS) that suspects hold (:data:`CANDIDATES`).
+    """Rank the unknown files of ``unmatched`` that suspects hold (:data:`CANDIDATES`).
 
     ``alert`` are the analysed sightings, ``assignments`` their subjects (resolve's
-    ASSIGNMENTS) and ``scores`` each subject's lead ``score``. Only files held by at least
+    ASSIGNMENTS) and ``scores`` each subject's lead ``score``. Both tables of sightings need
+    the columns resolution reads (:data:`~icarus.intel.resolve.LABELLED`); ``unmatched``
+    also ``content_kind``, ``file_name`` (SIGHTINGS types). Only files held by at least
     ``min_suspects`` suspects are listed; ties are broken by suspect holders, then kind and
     digest, so the output depends only on the input.
     """
     if unmatched.num_rows == 0:
         return CANDIDATES.empty_table()
-    union = pa.concat_tables([alert.select(SIGHTINGS.names).cast(SIGHTINGS),
-                              unmatched.select(SIGHTINGS.names).cast(SIGHTINGS)])
-    joint = resolve_subjects(union, locator=locator).assignments["subject_id"]
+    labelled = pa.schema([SIGHTINGS.field(c) for c in LABELLED])
+    union = pa.concat_tables([alert.select(LABELLED).cast(labelled),
+                              unmatched.select(LABELLED).cast(labelled)])
+    # What is needed once the subjects are known: the rest may go before resolution's peak
+    # (the caller may hand ``unmatched`` over without keeping it).
+    unmatched = unmatched.select(["content_kind", "content_id", "file_size", "file_name",
+                                  "observed_at"])
+    # The joint subjects as integers: only which rows are one subject matters here.
+    joint = pa.chunked_array([subject_labels(union, locator=locator)])
     del union
     n_alert = alert.num_rows
     weights = _weights(alert, assignments, scores, joint.slice(0, n_alert))
@@ -90,6 +99,8 @@ def find_candidates(alert: pa.Table, unmatched: pa.Table, assignments: pa.Table,
     w = pc.fill_null(per["w"], 0.0)
     per = per.set_column(per.schema.get_field_index("w"), "w", w).append_column(
         "is_s", pc.greater(w, 0.0))
+    # Weights summed in one order whatever the input's row order (float sums depend on it).
+    per = per.sort_by([("group", "ascending"), ("w", "ascending")])
     items = per.group_by(["group"], use_threads=False).aggregate([
         ("s", "count"), ("is_s", "sum"), ("w", "sum"), ("t_min", "min"), ("t_max", "max")])
     n_s = items["is_s_sum"].to_numpy(zero_copy_only=False).astype(np.float64)
@@ -112,9 +123,13 @@ def _weights(alert: pa.Table, assignments: pa.Table, scores: pa.Table,
     lead's (``w``), at least 0.05 so that a weakly scored suspect stays a suspect."""
     top = float(pc.max(scores["score"]).as_py() or 0.0) if scores.num_rows else 0.0
     top = top or 1.0
+    aligned = aligned_subjects(alert, assignments)
     own = pa.table({"sighting_id": alert["sighting_id"], "s": joint})
-    own = own.join(assignments.select(["sighting_id", "subject_id"]), "sighting_id",
-                   use_threads=False)
+    if aligned is not None:  # resolve's own row order: no join
+        own = own.append_column("subject_id", aligned)
+    else:
+        own = own.join(assignments.select(["sighting_id", "subject_id"]), "sighting_id",
+                       use_threads=False)
     own = own.join(scores.select(["subject_id", "score"]), "subject_id", use_threads=False)
     value = pc.max_element_wise(pc.divide(pc.cast(pc.fill_null(own["score"], 0.0),
                                                   pa.float64()), top), 0.05)

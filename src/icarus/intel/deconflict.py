@@ -27,8 +27,8 @@ from icarus.core.errors import InputError, UsageError
 from icarus.intel.geo import Locator, default_locator
 from icarus.intel.intel_file import EarlierIntel
 
-__all__ = ["DECONFLICT", "EARLIER_MATCHES", "DeconflictConfig", "deconflict",
-           "earlier_matches", "known_networks", "with_subjects"]
+__all__ = ["DECONFLICT", "EARLIER_MATCHES", "DeconflictConfig", "aligned_subjects",
+           "deconflict", "earlier_matches", "known_networks", "with_subjects"]
 
 EARLIER_MATCHES = pa.schema([
     pa.field("subject_id", pa.string(), nullable=False),
@@ -73,13 +73,30 @@ def with_subjects(sightings: pa.Table, assignments: pa.Table, needed: tuple[str,
                               ("assignments", assignments, ("sighting_id", "subject_id"))):
         if missing := [c for c in cols if c not in table.column_names]:
             raise InputError(f"{name} table lacks column(s) {', '.join(missing)}")
+    left = sightings.select(list(needed))
+    aligned = aligned_subjects(sightings, assignments)
+    if aligned is not None:  # resolve's own row order: no join (no copy of the rows)
+        return left.append_column("subject_id", aligned)
     keys = assignments.select(["sighting_id", "subject_id"])
     keys = keys.set_column(0, "sighting_id", pc.cast(keys["sighting_id"], pa.binary()))
-    left = sightings.select(list(needed))
     left = left.set_column(left.column_names.index("sighting_id"), "sighting_id",
                            pc.cast(left["sighting_id"], pa.binary()))
     joined = left.join(keys, "sighting_id", join_type="inner")
     return joined.combine_chunks()
+
+
+def aligned_subjects(sightings: pa.Table, assignments: pa.Table) -> pa.ChunkedArray | None:
+    """``assignments``' ``subject_id`` column when it lists exactly the rows of ``sightings``
+    in their order (as :func:`icarus.intel.resolve.resolve_subjects` returns them), else
+    ``None``: the subject of each row without a join."""
+    if sightings.num_rows != assignments.num_rows or not sightings.num_rows:
+        return None
+    ids, keys = sightings["sighting_id"], assignments["sighting_id"]
+    if ids.type != keys.type:
+        keys = pc.cast(keys, ids.type)
+    if not pc.all(pc.equal(ids, keys)).as_py():
+        return None
+    return assignments["subject_id"]
 
 
 def earlier_matches(sightings: pa.Table, assignments: pa.Table, earlier: EarlierIntel, *,

@@ -149,7 +149,7 @@ def find_networks(sightings: pa.Table, assignments: pa.Table, *,
     node_of = np.empty(order.size, dtype=np.int64)
     node_of[order] = np.arange(order.size)
     node = node_of[np.asarray(subj.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
-    item = codes(_item_keys(rows, items))
+    item = _item_codes(rows, items)
     address = (_bare_addresses(rows) if cfg.one_holder_per_address
                else np.full(rows.num_rows, -1, np.int64))
     p_item, p_node, p_unit = holdings(item, node, address, order.size)
@@ -260,6 +260,15 @@ def _same_file(items: pa.Table | None) -> dict[tuple[str, bytes], str] | None:
     return {(k, bytes(v)): str(i) for k, v, i in zip(
         mapping["content_kind"].to_pylist(), mapping["content_id"].to_pylist(),
         mapping["item_min"].to_pylist(), strict=True)}
+
+
+def _item_codes(rows: pa.Table, items: pa.Table | None) -> I64:
+    """A dense code per row: equal codes are one item (:func:`_item_keys`), which is looked
+    up once per distinct digest rather than once per row."""
+    digest = codes(pa.table({"k": rows["content_kind"], "v": rows["content_id"]}))
+    _, first = np.unique(digest, return_index=True)  # a row of each digest, by code
+    return codes(_item_keys(rows.select(["content_kind", "content_id"]).take(first), items)
+                 )[digest]
 
 
 def _item_keys(rows: pa.Table, items: pa.Table | None) -> pa.Table:

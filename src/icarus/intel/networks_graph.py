@@ -26,6 +26,12 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 
+def _pairs(u: I64, v: I64) -> I64:
+    """An (m, 2) int64 edge array: igraph reads it as a buffer, with no Python pair per
+    edge (a list of millions of pairs costs seconds and a gigabyte)."""
+    return np.ascontiguousarray(np.column_stack([u, v]), dtype=np.int64)
+
+
 def codes(keys: pa.Table) -> I64:
     """A dense integer per distinct (k, v) row."""
     joined = pc.binary_join_element_wise(pc.cast(keys["k"], pa.binary()),
@@ -55,7 +61,7 @@ def holdings(item: I64, node: I64, address: I64, n_nodes: int) -> tuple[I64, I64
     addr_key, row_addr = np.unique(item[usable] * n_addr + address[usable], return_inverse=True)
     link = np.unique(row_pair[usable] * addr_key.size + row_addr.reshape(-1))
     links = np.column_stack([link // addr_key.size, n_pairs + link % addr_key.size])
-    graph = igraph.Graph(n=n_pairs + addr_key.size, edges=links.tolist())
+    graph = igraph.Graph(n=n_pairs + addr_key.size, edges=links)
     component = np.asarray(graph.connected_components().membership, dtype=np.int64)[:n_pairs]
     _, unit = np.unique(component, return_inverse=True)
     return p_item, p_node, unit.reshape(-1).astype(np.int64)
@@ -98,9 +104,9 @@ def leiden(n: int, u: I64, v: I64, w: F64, cfg: NetworksConfig) -> I64:
     off (:func:`split_all`)."""
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    graph = igraph.Graph(n=n, edges=np.column_stack([u, v]).tolist())
+    graph = igraph.Graph(n=n, edges=_pairs(u, v))
     with _seeded(cfg.seed):
-        parts = graph.community_leiden(objective_function="modularity", weights=w.tolist(),
+        parts = graph.community_leiden(objective_function="modularity", weights=w,
                                        resolution=cfg.resolution, n_iterations=-1)
     return split_all(np.asarray(parts.membership, dtype=np.int64), u, v, w, cfg)
 
@@ -153,9 +159,9 @@ def split_loose(membership: I64, u: I64, v: I64, w: F64, cfg: NetworksConfig,
         nodes = nodes_by[node_bounds[c]:node_bounds[c + 1]]  # sorted: stable argsort
         a = np.searchsorted(nodes, cu[lo:hi])
         b = np.searchsorted(nodes, cv[lo:hi])
-        sub = igraph.Graph(n=nodes.size, edges=np.column_stack([a, b]).tolist())
+        sub = igraph.Graph(n=nodes.size, edges=_pairs(a, b))
         part = np.asarray(sub.community_leiden(
-            objective_function="modularity", weights=cw[lo:hi].tolist(),
+            objective_function="modularity", weights=cw[lo:hi],
             n_iterations=-1).membership, dtype=np.int64)
         if int(part.max()) < 1:
             continue
@@ -204,7 +210,7 @@ def _join_tied(part: I64, a: I64, b: I64, w: F64, conductance: float) -> I64:
     between = np.bincount(inverse.reshape(-1), w[cross])
     i, j = key // k, key % k
     tied = between >= conductance * np.minimum(vol[i], vol[j])
-    joined = igraph.Graph(n=k, edges=np.column_stack([i[tied], j[tied]]).tolist())
+    joined = igraph.Graph(n=k, edges=_pairs(i[tied], j[tied]))
     group = np.asarray(joined.connected_components().membership, dtype=np.int64)
     return group[part]
 

@@ -39,7 +39,8 @@ from icarus.intel.resolve_graph import components, first_per_group, id_codes
 from icarus.intel.resolve_links import bridge_links, library_links, time_positions
 from icarus.sensors.schema import SIGHTINGS
 
-__all__ = ["ASSIGNMENTS", "MERGES", "RULES", "Resolution", "ResolveConfig", "resolve_subjects"]
+__all__ = ["ASSIGNMENTS", "LABELLED", "MERGES", "RULES", "Resolution", "ResolveConfig",
+           "resolve_subjects", "subject_labels"]
 
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
@@ -77,8 +78,10 @@ DEFAULT_PORTS = frozenset({4662, 6346, 8999, 51413, *range(6881, 6890)})
 qBittorrent 8999, Transmission 51413, the classic BitTorrent range 6881-6889."""
 
 _FAMILY = {"edonkey": 0, "kad": 0, "gnutella": 1, "bittorrent": 2}
-_NEEDED = ("sighting_id", "observed_at", "network", "ip", "port", "user_hash", "guid",
-           "peer_id", "sensor", "record_id", "content_id", "file_size")
+LABELLED = ("sighting_id", "observed_at", "network", "ip", "port", "user_hash", "guid",
+            "peer_id", "content_id", "file_size")
+"""The columns the rules read (:func:`subject_labels` needs only these)."""
+_NEEDED = (*LABELLED, "sensor", "record_id")
 
 
 @dataclass(frozen=True)
@@ -150,16 +153,14 @@ def resolve_subjects(sightings: pa.Table, *, cfg: ResolveConfig | None = None,
     needed column is missing or a ``sighting_id`` repeats.
     """
     cfg = cfg or ResolveConfig()
-    missing = [c for c in _NEEDED if c not in sightings.column_names]
-    if missing:
-        raise InputError(f"sightings table lacks column(s) {', '.join(missing)} "
-                         f"(expected the schema of icarus.sensors.schema.SIGHTINGS)")
+    _check(sightings, _NEEDED)
     ids = sightings["sighting_id"].combine_chunks().cast(SIGHTINGS.field("sighting_id").type)
     id_rank = id_codes(ids)  # rank of each sighting_id; raises on duplicates
     label, links, ambiguous, refused = _labels(sightings, id_rank, cfg,
                                                locator or default_locator())
     # A subject's id: the smallest sighting_id in it (hex), whatever the row order.
-    subject = pc.cast(_hex(ids), pa.string()).take(pa.array(first_per_group(label, id_rank)))
+    subject = pc.cast(_hex(ids.take(pa.array(first_per_group(label, id_rank)))), pa.string())
+    del label, id_rank
     assignments = pa.table([ids, sightings["sensor"].combine_chunks(),
                             sightings["record_id"].combine_chunks(), subject],
                            schema=ASSIGNMENTS)
@@ -172,14 +173,37 @@ def resolve_subjects(sightings: pa.Table, *, cfg: ResolveConfig | None = None,
     return Resolution(assignments, merges, ambiguous, refused)
 
 
+def subject_labels(sightings: pa.Table, *, cfg: ResolveConfig | None = None,
+                   locator: Locator | None = None) -> I64:
+    """The subjects of :func:`resolve_subjects` as one integer per row (rows with equal labels
+    are one subject), without building its tables: for a caller that needs only the grouping
+    (candidates resolve ten million rows this way). ``sightings`` needs only the
+    :data:`LABELLED` columns."""
+    _check(sightings, LABELLED)
+    ids = sightings["sighting_id"].combine_chunks().cast(SIGHTINGS.field("sighting_id").type)
+    id_rank = id_codes(ids)
+    del ids
+    label, _, _, _ = _labels(sightings, id_rank, cfg or ResolveConfig(),
+                             locator or default_locator(), keep_links=False)
+    return label
+
+
+def _check(sightings: pa.Table, needed: tuple[str, ...]) -> None:
+    missing = [c for c in needed if c not in sightings.column_names]
+    if missing:
+        raise InputError(f"sightings table lacks column(s) {', '.join(missing)} "
+                         f"(expected the schema of icarus.sensors.schema.SIGHTINGS)")
+
+
 _RULE_INDEX = {k: i for i, k in enumerate(RULES)}
 Link = tuple[I64, I64, npt.NDArray[np.int8]]
 
 
-def _labels(sightings: pa.Table, id_rank: I64, cfg: ResolveConfig, locator: Locator
-            ) -> tuple[I64, list[Link], int, int]:
-    """Every rule in turn: each sighting's final label, the links (rows a, b, rule index),
-    the ambiguous chains and the refused bridges. Intermediate arrays end with this call."""
+def _labels(sightings: pa.Table, id_rank: I64, cfg: ResolveConfig, locator: Locator, *,
+            keep_links: bool = True) -> tuple[I64, list[Link], int, int]:
+    """Every rule in turn: each sighting's final label, the links (rows a, b, rule index;
+    none unless ``keep_links``), the ambiguous chains and the refused bridges. Intermediate
+    arrays end with this call."""
     n = sightings.num_rows
     fam = _families(sightings["network"])
     kind, code = _identifier_keys(sightings, fam)
@@ -191,21 +215,24 @@ def _labels(sightings: pa.Table, id_rank: I64, cfg: ResolveConfig, locator: Loca
     ip_code = np.asarray(ip.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     anon = np.asarray(pc.is_valid(locator.locate(ip.dictionary)["anonymiser"]).to_numpy(),
                       dtype=bool)
+    del ip
     port = np.asarray(pc.fill_null(sightings["port"], -1).to_numpy(), dtype=np.int64)
     chosen = (port > 0) & ~np.isin(port, np.fromiter(cfg.default_ports, np.int64))
     pos = time_positions(t, id_rank)
     a, b, k = _identifier_links(kind, code, pos)
-    links: list[Link] = [(a, b, k.astype(np.int8))]
+    links: list[Link] = [(a, b, k.astype(np.int8))] if keep_links else []
     persistent = kind < 2
     del kind, code, a, b, k
     label, (a, b, k), ambiguous = _address_links(fam, t, ip_code, anon, port, chosen, group,
                                                  stable_group, cfg)
-    links.append((a, b, k.astype(np.int8)))
-    del group, stable_group
+    if keep_links:
+        links.append((a, b, k.astype(np.int8)))
+    del group, stable_group, a, b, k
     label, library = _library_stage(sightings, label, fam, t, pos, ip_code, anon, port, chosen,
                                     cfg)
-    links.extend(library)
-    del port, chosen
+    if keep_links:
+        links.extend(library)
+    del port, chosen, library
     refused = 0
     if cfg.bridge:
         stable_label = np.zeros(int(label.max(initial=-1)) + 1, dtype=bool)
@@ -216,7 +243,8 @@ def _labels(sightings: pa.Table, id_rank: I64, cfg: ResolveConfig, locator: Loca
                                          window_s=cfg.bridge_window_s,
                                          min_shared=cfg.bridge_min_shared)
         label = components(stable_label.size, label[ba], label[bb])[label]
-        links.append((ba, bb, np.full(ba.size, _RULE_INDEX["bridge"], dtype=np.int8)))
+        if keep_links:
+            links.append((ba, bb, np.full(ba.size, _RULE_INDEX["bridge"], dtype=np.int8)))
     return label, links, ambiguous, refused
 
 

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from icarus.core.errors import InputError
 from icarus.domain.categories import Severity
+from icarus.intel.deconflict import aligned_subjects
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -139,11 +140,18 @@ def score_subjects(sightings: pa.Table, assignments: pa.Table, *,
     last = np.full(n, np.iinfo(np.int64).min)
     np.minimum.at(first, s, ts)
     np.maximum.at(last, s, ts)
-    days = np.bincount(np.unique(np.stack([s, ts // _US_PER_DAY], 1), axis=0)[:, 0],
+    day = ts // _US_PER_DAY
+    day -= day.min()
+    days = np.bincount(np.unique(s * (int(day.max()) + 1) + day) // (int(day.max()) + 1),
                        minlength=n)
+    del day
     age = np.maximum(0.0, (now_us - last) / _US_PER_DAY)
-    ev = np.asarray(t["evidence"].to_numpy(zero_copy_only=False), dtype=object)
-    counts = {k: np.bincount(s[ev == k], minlength=n) for k in EVIDENCE_LEVELS}
+    ev = pc.dictionary_encode(t["evidence"]).combine_chunks()
+    ev_code = np.asarray(ev.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    ev_names = ev.dictionary.to_pylist()
+    counts = {k: (np.bincount(s[ev_code == ev_names.index(k)], minlength=n) if k in ev_names
+                  else np.zeros(n, dtype=np.int64)) for k in EVIDENCE_LEVELS}
+    del ev, ev_code
     best = np.zeros(n)
     for k, level in EVIDENCE_LEVELS.items():
         best = np.where(counts[k] > 0, np.maximum(best, level), best)
@@ -183,6 +191,9 @@ def score_subjects(sightings: pa.Table, assignments: pa.Table, *,
 
 def _joined(sightings: pa.Table, assignments: pa.Table) -> pa.Table:
     """The sightings' scoring columns with each one's ``subject_id`` (every sighting needs one)."""
+    aligned = aligned_subjects(sightings, assignments)
+    if aligned is not None:  # resolve's own row order: no join
+        return sightings.select(list(_NEEDED)).append_column("subject_id", aligned)
     keys = assignments.select(["sighting_id", "subject_id"])
     keys = keys.set_column(0, "sighting_id", pc.cast(keys["sighting_id"], pa.binary()))
     cols = sightings.select(list(_NEEDED))
@@ -197,10 +208,14 @@ def _joined(sightings: pa.Table, assignments: pa.Table) -> pa.Table:
 def _item_codes(t: pa.Table, items: pa.Table | None) -> IntArray:
     """One code per row of ``t``: equal codes are one item (one bank entry, or one digest).
 
-    Keys are tagged so that an item name can never equal a digest's key."""
-    digest = pc.binary_join_element_wise(
-        pa.scalar(b"d"), pc.cast(t["content_kind"], pa.binary()),
-        pc.cast(t["content_id"], pa.binary()), b"\x00")
+    Keys are tagged so that an item name can never equal a digest's key. The rows' digests
+    are coded first; the mapping is looked up once per distinct digest."""
+    pair = pc.binary_join_element_wise(pc.cast(t["content_kind"], pa.binary()),
+                                       pc.cast(t["content_id"], pa.binary()), b"\x00")
+    enc = pc.dictionary_encode(pa.chunked_array(pair).combine_chunks())
+    del pair
+    row_digest = np.asarray(enc.indices, np.int64)
+    digest = pc.binary_join_element_wise(pa.scalar(b"d"), enc.dictionary, b"\x00")
     if items is not None and items.num_rows:
         mapping = pa.table({
             "d": pc.binary_join_element_wise(
@@ -210,11 +225,11 @@ def _item_codes(t: pa.Table, items: pa.Table | None) -> IntArray:
                 pa.scalar(b"i"), pc.cast(items["item"], pa.binary()), b"\x00")})
         if pc.count_distinct(mapping["d"]).as_py() != mapping.num_rows:
             raise InputError("cannot score: items names a (content_kind, content_id) twice")
-        rows = pa.table({"d": digest, "r": pa.array(np.arange(t.num_rows), pa.int64())})
+        rows = pa.table({"d": digest, "r": pa.array(np.arange(len(digest)), pa.int64())})
         joined = rows.join(mapping, "d", join_type="left outer").sort_by("r")
         digest = pc.coalesce(joined["key"], joined["d"])
-    return np.asarray(pc.dictionary_encode(pa.chunked_array(digest).combine_chunks()).indices,
-                      np.int64)
+    code = pc.dictionary_encode(pa.chunked_array([digest]).combine_chunks()).indices
+    return np.asarray(code, np.int64)[row_digest]
 
 
 def _files(t: pa.Table, s: IntArray, n: int,
@@ -227,11 +242,11 @@ def _files(t: pa.Table, s: IntArray, n: int,
     zero = np.zeros(n, dtype=np.int64)
     if not known.any():
         return zero, zero.copy(), zero.copy(), zero.copy()
-    keys = np.stack([s[known], item[known]], 1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    width = int(item.max(initial=-1)) + 1
+    uniq, inverse = np.unique(s[known] * width + item[known], return_inverse=True)
     file_sev = np.zeros(len(uniq), dtype=np.int64)
     np.maximum.at(file_sev, inverse.reshape(-1), sev[known])
-    owner = uniq[:, 0]
+    owner = uniq // width
     sev_max = zero.copy()
     np.maximum.at(sev_max, owner, file_sev)
     return (np.bincount(owner, minlength=n),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -48,6 +49,18 @@ def content_keys(table: pa.Table) -> list[bytes]:
     as ``-`` or ``<byte length>:<bytes>`` (times as integer microseconds since the epoch,
     integers in decimal, text as UTF-8, digests raw), joined by commas.
     """
+    return [digest[:16] for digest in map(_DIGEST, map(hashlib.sha256, _encoded(table)))]
+
+
+def content_key_matrix(table: pa.Table) -> np.ndarray:
+    """:func:`content_keys` as an ``(n, 16)`` array of bytes (no Python object per key)."""
+    n = table.num_rows
+    digests = b"".join(map(_DIGEST, map(hashlib.sha256, _encoded(table))))
+    return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)[:, :16]
+
+
+def _encoded(table: pa.Table) -> list[bytes]:
+    """The encoding of each row that :func:`content_keys` hashes."""
     encoded = []
     for name in KEY_FIELDS:
         col = table.column(name)
@@ -58,8 +71,8 @@ def content_keys(table: pa.Table) -> list[bytes]:
         col = pc.cast(col, pa.binary())
         size = pc.cast(pc.cast(pc.binary_length(col), pa.string()), pa.binary())
         encoded.append(pc.fill_null(pc.binary_join_element_wise(size, col, _COLON), _ABSENT))
-    joined = pc.binary_join_element_wise(*encoded, _COMMA)
-    return [digest[:16] for digest in map(_DIGEST, map(hashlib.sha256, joined.to_pylist()))]
+    joined: list[bytes] = pc.binary_join_element_wise(*encoded, _COMMA).to_pylist()
+    return joined
 
 
 def sightings_dir(settings: Settings) -> Path:
@@ -120,21 +133,33 @@ class Ledger:
         """Insert content keys; for each, whether it was new (an earlier one is a duplicate)."""
         if not keys:
             return []
+        matrix = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
+        new: list[bool] = self.add_key_matrix(matrix).tolist()
+        return new
+
+    def add_key_matrix(self, keys: np.ndarray) -> np.ndarray:
+        """:meth:`add_keys` for an ``(n, 16)`` array of key bytes: a boolean array."""
+        n = len(keys)
+        if not n:
+            return np.zeros(0, dtype=bool)
         # One statement per batch: the distinct keys travel as one blob, SQLite cuts them out,
-        # inserts the ones not stored and returns those (no Python round trip per key).
-        distinct = sorted(set(keys))
-        blob = b"".join(distinct)
-        inserted = {r[0] for r in self.db.execute(
+        # inserts the ones not stored and returns those (no Python round trip per key). Keys
+        # are compared in numpy as opaque 16-byte values.
+        as_values = np.ascontiguousarray(keys).view("V16").ravel()
+        distinct, first = np.unique(as_values, return_index=True)
+        inserted = self.db.execute(
             "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?) "
             "INSERT INTO keys SELECT substr(?, n * 16 + 1, 16) FROM i WHERE true "
-            "ON CONFLICT DO NOTHING RETURNING key", (len(distinct), blob))}
-        new: list[bool] = []
-        for key in keys:
-            if key in inserted:
-                inserted.discard(key)  # the first occurrence in the batch is the new one
-                new.append(True)
-            else:
-                new.append(False)
+            "ON CONFLICT DO NOTHING RETURNING key", (len(distinct), distinct.tobytes())
+        ).fetchall()
+        stored = np.zeros(len(distinct), dtype=bool)
+        if inserted:
+            got = np.frombuffer(b"".join(r[0] for r in inserted), dtype="V16")
+            stored[np.searchsorted(distinct, got)] = True
+        # The first occurrence of a key new to the ledger is the new one; later ones are
+        # duplicates within the batch.
+        new = np.zeros(n, dtype=bool)
+        new[first[stored]] = True
         return new
 
     def replace_keys(self, batches: Any) -> None:
@@ -168,9 +193,10 @@ def ledger(settings: Settings) -> Ledger:
     return Ledger(sightings_dir(settings) / "ledger.sqlite")
 
 
-def committed_parts(settings: Settings) -> list[Path]:
-    """Every part file of a committed file, sorted."""
-    root = dataset_dir(settings)
+def committed_parts(settings: Settings, root: Path | None = None) -> list[Path]:
+    """Every part file of a committed file, sorted: of the dataset, or of the day-partitioned
+    area ``root`` (e.g. the unmatched area)."""
+    root = root or dataset_dir(settings)
     if not root.is_dir():
         return []
     led = ledger(settings)
@@ -223,9 +249,9 @@ def recover(settings: Settings, led: Ledger) -> int:
     return removed
 
 
-def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+def _connect(settings: Settings, root: Path | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    parts = committed_parts(settings)
+    parts = committed_parts(settings, root)
     if parts:
         files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
         view = f"CREATE VIEW sightings AS SELECT * FROM read_parquet([{files}], hive_partitioning = true)"  # noqa: E501, S608 - paths quoted above
@@ -236,9 +262,11 @@ def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def query(settings: Settings, sql: str) -> pa.Table:
-    """Run ``sql`` with a view ``sightings`` over the committed dataset (plus a ``day`` column)."""
-    con = _connect(settings)
+def query(settings: Settings, sql: str, *, root: Path | None = None) -> pa.Table:
+    """Run ``sql`` with a view ``sightings`` over the committed dataset (plus a ``day`` column),
+    or over the committed parts of the area ``root`` (same layout and schema, e.g. the
+    unmatched area). Select only the columns needed: DuckDB then reads only those."""
+    con = _connect(settings, root)
     try:
         table: pa.Table = con.sql(sql).to_arrow_table()
         return table

@@ -22,10 +22,10 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from operator import methodcaller
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,6 +43,7 @@ from icarus.domain.bank import Match
 from icarus.domain.categories import SetKind
 from icarus.sensors.dataset import (
     Ledger,
+    content_key_matrix,
     content_keys,
     dataset_dir,
     ledger,
@@ -50,14 +51,14 @@ from icarus.sensors.dataset import (
     recover,
     sightings_dir,
 )
-from icarus.sensors.formats import READERS, SightingReader, SightingRecord, detect
+from icarus.sensors.formats import BUILTIN, READERS, SightingReader, SightingRecord, detect
 from icarus.sensors.formats.columns import (
     FIELDS,
     Batch,
-    batches_of_records,
     mask_array,
     records_table,
 )
+from icarus.sensors.formats.worker import Prepared, Worker, batches, prepare
 from icarus.sensors.schema import SIGHTINGS
 from icarus.sensors.unmatched import (
     PurgeReport,
@@ -73,9 +74,21 @@ AHEAD = 2
 """Batches read ahead of the one being stored (bounds memory: each is one block)."""
 MATCH_CACHE = 1 << 20
 """Distinct contents whose match is remembered across batches (then the memory is cleared)."""
+WORKER_BYTES: int | None = None
+"""Files of at least this many bytes in all are read by a worker process (see
+:mod:`~icarus.sensors.formats.worker`), if a second CPU is there; None: never (the default).
+On the shared 2-core machine of docs/benchmarks.md the worker mostly made the ingest slower
+(up to 35 %: the two halves shared one core, and the worker costs its start and the batches'
+transfer); set it (e.g. to 8 MiB: below that a start costs more than it saves) where a core
+is free."""
+DICTIONARY_COLUMNS = ("network", "content_kind", "sensor", "evidence", "category", "match_set",
+                      "source_sha256", "client")
+"""Columns of few distinct values, dictionary-encoded in parts (the others are not: a
+dictionary of mostly distinct values costs time and space)."""
+SYNC_THREADS = 8
+"""Files (parts, directories) fsynced at once: concurrent fsyncs share journal commits."""
 _LINE = re.compile(r"(?:line|row) (\d+)")
 _DAY_US = 86_400_000_000
-_DIGEST = methodcaller("digest")
 _EPOCH_DAY = date(1970, 1, 1)
 
 
@@ -135,6 +148,12 @@ class _Quarantine:
     def warn(self, position: str, message: str) -> None:
         """Warnings do not stop a record; readers of this package emit none."""
 
+    def abandon(self) -> None:
+        """Close the file without making it durable (the ingest failed)."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
     def close(self) -> bool:
         """Flush to disk; whether anything was written."""
         if self._fh is None:
@@ -147,7 +166,12 @@ class _Quarantine:
 
 class _Parts:
     """Rows (SIGHTINGS tables) buffered per day and written as numbered parts into a temporary
-    directory, a flush every :data:`PART_ROWS` rows."""
+    directory (``day=YYYY-MM-DD_part-<prefix>-<n>.parquet``, flat: no directory to make and
+    remove per day), a flush every :data:`PART_ROWS` rows.
+
+    A writer thread writes a flush while the next rows are prepared (one flush at a time, so
+    at most two are held); :meth:`close` waits for it and fsyncs the parts, several at once.
+    """
 
     def __init__(self, tmp: Path, prefix: str, *, day: str | None = None,
                  reduced: bool = False) -> None:
@@ -156,6 +180,9 @@ class _Parts:
         self.day, self.reduced = day, reduced
         self.rows: dict[str, list[pa.Table]] = {}
         self.buffered = 0
+        self.paths: list[Path] = []
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
     def add(self, table: pa.Table) -> None:
         while table.num_rows:
@@ -172,51 +199,104 @@ class _Parts:
             return
         micros = pc.cast(table.column("observed_at"), pa.int64()).to_numpy()
         days = micros // _DAY_US
-        for d in np.unique(days).tolist():
-            rows = table if days[0] == days[-1] == d and (days == d).all() else \
-                table.take(pa.array(np.flatnonzero(days == d)))
+        if days[0] == days[-1] and (days == days[0]).all():
+            by_day, bounds = table, np.array([0, len(days)])
+            distinct = days[:1]
+        else:  # one take into day order (stable: file order within a day), then slices
+            order = np.argsort(days, kind="stable")
+            by_day = table.take(pa.array(order))
+            sorted_days = days[order]
+            first = np.flatnonzero(np.diff(sorted_days)) + 1
+            bounds = np.concatenate(([0], first, [len(days)]))
+            distinct = sorted_days[bounds[:-1]]
+        for d, lo, hi in zip(distinct.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(),
+                             strict=True):
             day = (_EPOCH_DAY + timedelta(days=d)).strftime("%Y-%m-%d")
-            self.rows.setdefault(day, []).append(rows)
+            self.rows.setdefault(day, []).append(by_day.slice(lo, hi - lo))
 
     def flush(self) -> None:
+        """Hand the buffered rows to the writer thread (after its previous flush is done)."""
+        if not self.rows:
+            return
+        jobs = []
         for day in sorted(self.rows):
-            out = self.tmp / f"day={day}" / f"part-{self.prefix}-{self.written}.parquet"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            table = pa.concat_tables(self.rows[day]).combine_chunks()
-            pq.write_table(reduce(table) if self.reduced else table, out)
-            with out.open("rb") as fh:
-                os.fsync(fh.fileno())
+            jobs.append((self.tmp / f"day={day}_part-{self.prefix}-{self.written}.parquet",
+                         self.rows[day]))
             self.written += 1
         self.rows, self.buffered = {}, 0
+        self._wait()
+        if self._writer is None:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="icarus-ingest-write")
+        self.paths.extend(out for out, _ in jobs)
+        self._pending = self._writer.submit(self._write, jobs)
+
+    def _write(self, jobs: list[tuple[Path, list[pa.Table]]]) -> None:
+        for out, tables in jobs:
+            table = pa.concat_tables(tables).combine_chunks()
+            if self.reduced:
+                table = reduce(table)
+            pq.write_table(table, out, use_dictionary=[
+                c for c in DICTIONARY_COLUMNS if c in table.column_names])
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # the writer's error, if any, is raised here
+
+    def abandon(self) -> None:
+        """Stop the writer thread, errors ignored (the ingest failed)."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+
+    def close(self) -> list[Path]:
+        """Flush, wait for the writes, make the parts durable; the parts written."""
+        try:
+            self.flush()
+            self._wait()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+        _fsync_all(self.paths, directories=False)
+        return self.paths
 
 
-def _sightings(table: pa.Table, lines: np.ndarray, sha: str,
+def _fsync_all(paths: Sequence[Path], *, directories: bool) -> None:
+    """fsync ``paths`` (files or directories), :data:`SYNC_THREADS` at a time."""
+    def sync(path: Path) -> None:
+        if directories:
+            fsync_dir(path)
+        else:
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+
+    if len(paths) <= 1:
+        for path in paths:
+            sync(path)
+        return
+    with ThreadPoolExecutor(min(SYNC_THREADS, len(paths)),
+                            thread_name_prefix="icarus-ingest-sync") as pool:
+        list(pool.map(sync, paths))
+
+
+def _sightings(table: pa.Table, lines: np.ndarray, ids: pa.Array, sha: str,
                matches: tuple[pa.Array, pa.Array, pa.Array] | None) -> pa.Table:
-    """Valid records (:data:`RECORD`) as SIGHTINGS rows of file ``sha`` and their matches."""
+    """Valid records (:data:`RECORD`) as SIGHTINGS rows of file ``sha``, with their sighting
+    ids and matches."""
     n = table.num_rows
     columns: dict[str, Any] = {f: table.column(f) for f in FIELDS}
-    columns["sighting_id"] = sighting_ids(sha, lines)
+    columns["sighting_id"] = ids
     if matches is None:
-        columns["category"] = pa.array(["none"] * n, pa.string())
+        columns["category"] = pa.repeat(pa.scalar("none"), n)
         columns["severity"] = pa.array(np.zeros(n, np.int8))
-        columns["match_set"] = pa.array([""] * n, pa.string())
+        columns["match_set"] = pa.repeat(pa.scalar(""), n)
     else:
         columns["category"], columns["severity"], columns["match_set"] = matches
-    columns["source_sha256"] = pa.array([sha] * n, pa.string())
+    columns["source_sha256"] = pa.repeat(pa.scalar(sha), n)
     columns["source_line"] = pa.array(lines, pa.int64())
     return pa.Table.from_arrays([columns[f.name] for f in SIGHTINGS], schema=SIGHTINGS)
-
-
-def sighting_ids(sha: str, lines: np.ndarray) -> pa.Array:
-    """``sighting_id`` of each line of file ``sha``: the first 16 bytes of
-    SHA-256(``<sha>:<line>``)."""
-    texts = pc.binary_join_element_wise(
-        pa.scalar(f"{sha}:".encode()),
-        pc.cast(pc.cast(pa.array(lines, pa.int64()), pa.string()), pa.binary()), pa.scalar(b""))
-    digests = b"".join(map(_DIGEST, map(hashlib.sha256, texts.to_pylist())))
-    first = np.frombuffer(digests, dtype=np.uint8).reshape(len(lines), 32)[:, :16]
-    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), len(lines),
-                                                [None, pa.py_buffer(first.tobytes())])
 
 
 def _gravest(matches: list[Match]) -> Match | None:
@@ -322,22 +402,42 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
     :class:`~icarus.core.errors.InputError` for a file not of the format, before it adds anything.
     """
     readers = [READERS.get(fmt) if fmt else detect(p) for p in paths]
-    service = BankService(settings)
-    alert_sets = [s.name for s in service.list_sets() if s.kind is SetKind.ALERT]
-    matcher = _Matches(service.matcher(alert_sets) if alert_sets else None)
-    with _exclusive(settings) as led:
-        return [_ingest_one(settings, led, matcher, p, r, progress)
-                for p, r in zip(paths, readers, strict=True)]
+    # Started first: the worker's start overlaps loading the bank.
+    worker = Worker() if _worth_a_worker(paths, readers) else None
+    try:
+        service = BankService(settings)
+        alert_sets = [s.name for s in service.list_sets() if s.kind is SetKind.ALERT]
+        matcher = _Matches(service.matcher(alert_sets) if alert_sets else None)
+        with _exclusive(settings) as led:
+            return [_ingest_one(settings, led, matcher, p, r, progress, worker)
+                    for p, r in zip(paths, readers, strict=True)]
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _worth_a_worker(paths: Sequence[Path], readers: Sequence[SightingReader]) -> bool:
+    """Whether to read in a worker process: if enabled (:data:`WORKER_BYTES`), for built-in
+    readers only (a plug-in registered at run time is not in the worker's registry), with a
+    second CPU to run it on, and enough bytes to pay for its start."""
+    if WORKER_BYTES is None or len(os.sched_getaffinity(0)) < 2 \
+            or not all(any(r is b for b in BUILTIN) for r in readers):
+        return False
+    return sum(p.stat().st_size for p in paths) >= WORKER_BYTES
+
+
+def _prepared(reader: SightingReader, path: Path, sha: str, sink: _Quarantine,
+              worker: Worker | None) -> Iterator[Prepared]:
+    """The file's valid records in batches with their sighting ids: from the
+    worker process, else read and prepared here (by a second thread, see :func:`_ahead`)."""
+    if worker is not None and worker.alive:
+        return worker.read(reader.NAME, path, sha, sink)
+    return (prepare(batch, sha) for batch in _batches(reader, path, sink))
 
 
 def _batches(reader: SightingReader, path: Path, sink: _Quarantine) -> Iterator[Batch]:
-    """The file's valid records in columns: the reader's own batches if it has a columnar
-    path, else its records gathered into batches."""
-    columnar = getattr(reader, "read_batches", None)
-    if columnar is not None:
-        batches: Iterator[Batch] = columnar(path, sink)
-        return _ahead(batches)
-    return _ahead(batches_of_records(reader.read(path, sink)))
+    """The file's valid records in columns (read in this process, a thread ahead)."""
+    return _ahead(batches(reader, path, sink))
 
 
 def _ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
@@ -382,8 +482,8 @@ def _ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
 
 
 def _ingest_one(settings: Settings, led: Ledger, matcher: _Matches, path: Path,
-                reader: SightingReader,
-                progress: Callable[[Path, int], None] | None) -> IngestReport:
+                reader: SightingReader, progress: Callable[[Path, int], None] | None,
+                worker: Worker | None) -> IngestReport:
     sha = file_sha256(path)
     retention = settings.sightings_retention_days
     if led.has_file(sha):
@@ -398,31 +498,42 @@ def _ingest_one(settings: Settings, led: Ledger, matcher: _Matches, path: Path,
                   day=datetime.now(UTC).strftime("%Y-%m-%d"))
     counts = {"read": 0, "kept": 0, "not_alert": 0, "duplicates": 0}
     led.begin()
-    for batch in _batches(reader, path, quarantine):
-        table, lines = batch.table, batch.lines
-        matched, found = matcher(table)
-        counts["read"] += len(batch)
-        if to_area and not matched.all():
-            other = pa.array(~matched)
-            area.add(_sightings(table.filter(other), lines[~matched], sha, None))
-        pending = np.ones(len(batch), dtype=bool) if keep_unmatched else matched
-        counts["not_alert"] += len(batch) - int(pending.sum())
-        if pending.any():
-            sel = pa.array(pending)
-            rows = table.filter(sel)
-            fresh = np.array(led.add_keys(content_keys(rows)), dtype=bool)
-            kept = int(fresh.sum())
-            counts["kept"] += kept
-            counts["duplicates"] += len(fresh) - kept
-            if kept:
-                new = pa.array(fresh)
-                parts.add(_sightings(rows.filter(new), lines[pending][fresh], sha,
-                                     tuple(c.filter(sel).filter(new) for c in found)))
-        if progress:
-            progress(path, counts["read"] + quarantine.count)
-    counts["read"] += quarantine.count
-    parts.flush()
-    area.flush()
+    source = _prepared(reader, path, sha, quarantine, worker)
+    try:
+        for prep in source:
+            table, lines, ids = prep.batch.table, prep.batch.lines, prep.ids
+            matched, found = matcher(table)
+            counts["read"] += len(lines)
+            if to_area and not matched.all():
+                other = pa.array(~matched)
+                area.add(_sightings(table.filter(other), lines[~matched], ids.filter(other), sha,
+                                    None))
+            pending = np.ones(len(lines), dtype=bool) if keep_unmatched else matched
+            counts["not_alert"] += len(lines) - int(pending.sum())
+            if pending.any():
+                sel = pa.array(pending)
+                rows = table.filter(sel)
+                fresh = led.add_key_matrix(content_key_matrix(rows))
+                kept = int(fresh.sum())
+                counts["kept"] += kept
+                counts["duplicates"] += len(fresh) - kept
+                if kept:
+                    new = pa.array(fresh)
+                    parts.add(_sightings(rows.filter(new), lines[pending][fresh],
+                                         ids.filter(sel).filter(new), sha,
+                                         tuple(c.filter(sel).filter(new) for c in found)))
+            if progress:
+                progress(path, counts["read"] + quarantine.count)
+        counts["read"] += quarantine.count
+        parts.close()
+        area.close()
+    except BaseException:
+        # Left for the next run's recovery; the worker is stopped, files closed.
+        getattr(source, "close", lambda: None)()
+        quarantine.abandon()
+        parts.abandon()
+        area.abandon()
+        raise
     q_path = _commit(settings, led, tmp, sha, quarantine.close(), path, reader.NAME, counts)
     if progress:
         progress(path, counts["read"])
@@ -435,17 +546,17 @@ def _ingest_one(settings: Settings, led: Ledger, matcher: _Matches, path: Path,
 def _commit(settings: Settings, led: Ledger, tmp: Path, sha: str, has_rejects: bool,
             path: Path, fmt: str, counts: dict[str, int]) -> Path | None:
     """Rename parts and quarantine into place, then commit the ledger (the commit point)."""
-    root = dataset_dir(settings)
-    for part in sorted((tmp / "parts").glob("day=*/*.parquet")):
-        day = root / part.parent.name
-        day.mkdir(parents=True, exist_ok=True)
-        part.replace(day / part.name)
-        fsync_dir(day)
-    for part in sorted((tmp / "unmatched").glob("day=*/*.parquet")):
-        day = unmatched_dir(settings) / part.parent.name
-        day.mkdir(parents=True, exist_ok=True)
-        part.replace(day / part.name)
-        fsync_dir(day)
+    days: set[Path] = set()
+    for parts, root in ((tmp / "parts", dataset_dir(settings)),
+                        (tmp / "unmatched", unmatched_dir(settings))):
+        for part in sorted(parts.glob("day=*_part-*.parquet")):
+            day_name, _, name = part.name.partition("_")
+            day = root / day_name
+            if day not in days:
+                day.mkdir(parents=True, exist_ok=True)
+                days.add(day)
+            part.replace(day / name)
+    _fsync_all(sorted(days), directories=True)
     q_path = None
     if has_rejects:
         q_dir = sightings_dir(settings) / "quarantine"

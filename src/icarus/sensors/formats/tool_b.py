@@ -32,6 +32,7 @@ from icarus.sensors.formats.base import (
 from icarus.sensors.formats.columns import (
     EMPTY,
     FALSE,
+    HINTS,
     RECORD,
     SEP,
     Batch,
@@ -39,6 +40,7 @@ from icarus.sensors.formats.columns import (
     canonical_ips,
     chunks,
     concat,
+    error_row,
     hex_bytes,
     lit,
     lone_cr,
@@ -46,6 +48,7 @@ from icarus.sensors.formats.columns import (
     mask_array,
     merge,
     none_if_empty,
+    one_block,
 )
 from icarus.sensors.formats.v1_columnar import canonical_or_none, digest_or_none
 
@@ -299,7 +302,12 @@ def _block(block: bytes, base: int, sensor: str,
 
 def _parts(a: np.ndarray, keep: np.ndarray, idx: np.ndarray, starts: np.ndarray,
            stops: np.ndarray, base: int, sensor: str,
-           one: Callable[[int], None]) -> Batch | None:
+           one: Callable[[int], None], hints: list[int] | None = None) -> Batch | None:
+    """The parsed and converted rows of the lines ``idx`` (others go through ``one``); a part
+    pyarrow refuses is split around the row its error names, else halved (see v1's)."""
+    if not len(idx):
+        return None
+    hints = [HINTS] if hints is None else hints
     first, last = int(idx[0]), int(idx[-1]) + 1  # only the span of this part's lines
     lines = np.zeros(last - first, dtype=bool)
     lines[idx - first] = True
@@ -307,26 +315,32 @@ def _parts(a: np.ndarray, keep: np.ndarray, idx: np.ndarray, starts: np.ndarray,
     data = a[lo:hi][np.repeat(lines, stops[first:last] - starts[first:last])
                     & keep[lo:hi]].tobytes()
     table = _parse(data)
-    if table is not None and table.num_rows == len(idx):
+    if isinstance(table, pa.Table) and table.num_rows == len(idx):
         return _convert(table, idx + base + 1, sensor, lambda k: one(int(idx[k])))
+    if isinstance(table, int) and 0 <= table < len(idx) and hints[0] > 0:
+        hints[0] -= 1
+        one(int(idx[table]))
+        return concat([_parts(a, keep, idx[:table], starts, stops, base, sensor, one, hints),
+                       _parts(a, keep, idx[table + 1:], starts, stops, base, sensor, one,
+                              hints)])
     if len(idx) <= MIN_SPLIT:
         for i in idx.tolist():
             one(i)
         return None
     half = len(idx) // 2
-    return concat([_parts(a, keep, idx[:half], starts, stops, base, sensor, one),
-                   _parts(a, keep, idx[half:], starts, stops, base, sensor, one)])
+    return concat([_parts(a, keep, idx[:half], starts, stops, base, sensor, one, hints),
+                   _parts(a, keep, idx[half:], starts, stops, base, sensor, one, hints)])
 
 
-def _parse(data: bytes) -> pa.Table | None:
+def _parse(data: bytes) -> pa.Table | int | None:
+    """The lines parsed; else the row pyarrow's error names (:func:`error_row`), or None."""
     if data and not data.endswith(b"\n"):
         data += b"\n"
     try:
         table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
-                                       read_options=pj.ReadOptions(
-                                           use_threads=True, block_size=1 << 20))
-    except (pa.ArrowException, ValueError):
-        return None
+                                       read_options=one_block(len(data)))
+    except (pa.ArrowException, ValueError) as exc:
+        return error_row(exc)
     return table
 
 

@@ -34,6 +34,7 @@ from icarus.sensors.formats.base import (
     digest_bytes,
 )
 from icarus.sensors.formats.columns import (
+    HINTS,
     RECORD,
     SEP,
     Batch,
@@ -41,6 +42,7 @@ from icarus.sensors.formats.columns import (
     chunks,
     civil_seconds,
     concat,
+    error_row,
     fixed_digits,
     hex_bytes,
     lone_cr,
@@ -48,6 +50,7 @@ from icarus.sensors.formats.columns import (
     mask_array,
     merge,
     none_if_empty,
+    one_block,
     string_lengths,
 )
 
@@ -140,8 +143,14 @@ def _batch(block: bytes, base: int, slow: Slow) -> tuple[Batch | None, int]:
 
 
 def _parts(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray, base: int,
-           one: Callable[[int], None]) -> Batch | None:
-    """The parsed and vetted rows of the lines ``idx``; lines that fail go through ``one``."""
+           one: Callable[[int], None], hints: list[int] | None = None) -> Batch | None:
+    """The parsed and vetted rows of the lines ``idx``; lines that fail go through ``one``.
+
+    A part pyarrow refuses is split around the row its error names (that line goes through
+    ``one``), at most :data:`HINTS` times per part, else halved."""
+    if not len(idx):
+        return None
+    hints = [HINTS] if hints is None else hints
     if len(idx) == len(starts):
         data = block
     else:
@@ -152,27 +161,35 @@ def _parts(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray,
         data = np.frombuffer(block, dtype=np.uint8)[lo:hi][
             np.repeat(lines, stops[first:last] - starts[first:last])].tobytes()
     table = _parse(data)
-    if table is not None and table.num_rows == len(idx):
+    if isinstance(table, pa.Table) and table.num_rows == len(idx):
         return _rows(table, idx + base + 1, lambda k: one(int(idx[k])))
+    if isinstance(table, int) and 0 <= table < len(idx) and hints[0] > 0:
+        hints[0] -= 1
+        one(int(idx[table]))
+        return concat([_parts(block, idx[:table], starts, stops, base, one, hints),
+                       _parts(block, idx[table + 1:], starts, stops, base, one, hints)])
     if len(idx) <= MIN_SPLIT:
         for i in idx.tolist():
             one(i)
         return None
     half = len(idx) // 2
-    return concat([_parts(block, idx[:half], starts, stops, base, one),
-                   _parts(block, idx[half:], starts, stops, base, one)])
+    return concat([_parts(block, idx[:half], starts, stops, base, one, hints),
+                   _parts(block, idx[half:], starts, stops, base, one, hints)])
 
 
-def _parse(data: bytes) -> pa.Table | None:
+def _parse(data: bytes) -> pa.Table | int | None:
+    """The lines parsed; else the row pyarrow's error names (:func:`error_row`), or None."""
     if not data.endswith(b"\n"):
         data += b"\n"
     try:
         data.decode("utf-8")  # json.loads would reject (or re-decode) other text: the slow way
-        table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
-                                       read_options=pj.ReadOptions(
-                                           use_threads=True, block_size=1 << 20))
-    except (pa.ArrowException, ValueError):
+    except ValueError:
         return None
+    try:
+        table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
+                                       read_options=one_block(len(data)))
+    except (pa.ArrowException, ValueError) as exc:
+        return error_row(exc)
     return table
 
 
