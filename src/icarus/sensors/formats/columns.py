@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import methodcaller
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -290,3 +290,23 @@ def lone_cr(block: bytes, a: np.ndarray, ends: np.ndarray) -> bool:
         return False
     newlines = ends[(ends < len(a)) & (ends > 0)]
     return crs != int((a[newlines - 1] == 13).sum())
+
+
+def line_blocks(fh: BinaryIO, size: int) -> Iterator[bytes]:
+    """``fh`` from where it stands, in blocks of about ``size`` bytes that each end with a line
+    end (a line longer than ``size`` makes a longer block); the last block ends where the file
+    does, with or without a newline."""
+    rest = b""
+    while True:
+        data = fh.read(size)
+        block = rest + data if rest else data
+        if not data:
+            if block:
+                yield block
+            return
+        cut = block.rfind(b"\n") + 1
+        if cut == 0:
+            rest = block
+            continue
+        rest = block[cut:]
+        yield block[:cut] if rest else block

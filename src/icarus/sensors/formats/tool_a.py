@@ -34,6 +34,7 @@ from icarus.sensors.formats.columns import (
     civil_seconds,
     fixed_digits,
     hex_bytes,
+    line_blocks,
     lit,
     lone_cr,
     map_distinct,
@@ -138,18 +139,8 @@ class ToolACsv:
         sensor = path.stem
         with path.open("rb") as fh:
             offset = len(fh.readline())
-            base, rest = 1, b""
-            while True:
-                data = fh.read(BLOCK_BYTES)
-                block = rest + data if rest else data
-                if data:
-                    cut = block.rfind(b"\n") + 1
-                    if cut == 0:
-                        rest = block
-                        continue
-                    rest, block = block[cut:], block[:cut] if cut < len(block) else block
-                if not block:
-                    return
+            base = 1
+            for block in line_blocks(fh, BLOCK_BYTES):
                 try:
                     if not 0 < len(sensor) <= STR_LIMITS["sensor"]:
                         raise _NotPlainError
@@ -161,8 +152,6 @@ class ToolACsv:
                     yield batch
                 base += lines
                 offset += len(block)
-                if not data:
-                    return
 
 
 BLOCK_BYTES = 4 << 20

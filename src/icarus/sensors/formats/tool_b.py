@@ -42,6 +42,7 @@ from icarus.sensors.formats.columns import (
     concat,
     error_row,
     hex_bytes,
+    line_blocks,
     lit,
     lone_cr,
     map_distinct,
@@ -158,19 +159,9 @@ class ToolBJson:
             if env is None:  # the file changed between sniff and read
                 raise FormatMismatchError("not a tool-b-json file", path=path)
             sensor = env["sensor"]
-            offset, base, rest = len(first), 1, b""
+            offset, base = len(first), 1
             plain_sensor = 0 < len(sensor) <= STR_LIMITS["sensor"]
-            while True:
-                data = fh.read(BLOCK_BYTES)
-                block = rest + data if rest else data
-                if data:
-                    cut = block.rfind(b"\n") + 1
-                    if cut == 0:
-                        rest = block
-                        continue
-                    rest, block = block[cut:], block[:cut] if cut < len(block) else block
-                if not block:
-                    return
+            for block in line_blocks(fh, BLOCK_BYTES):
                 close = block.find(b"]}")
                 # Only the lines before the one that closes the array are read in columns.
                 head = block.rfind(b"\n", 0, close) + 1 if close >= 0 else len(block)
@@ -192,8 +183,6 @@ class ToolBJson:
                     yield batch
                 base += lines
                 offset += len(block)
-                if not data:
-                    return
 
 
 def _results(lines: Iterator[str], first: int, sensor: str,

@@ -45,6 +45,7 @@ from icarus.sensors.formats.columns import (
     error_row,
     fixed_digits,
     hex_bytes,
+    line_blocks,
     lone_cr,
     map_distinct,
     mask_array,
@@ -87,21 +88,9 @@ Slow = Callable[[int, bytes], SightingRecord | None]
 def read_batches(fh: BinaryIO, slow: Slow) -> Iterator[Batch]:
     """The file's valid records in batches (one per block), in line order; rejects via
     ``slow``."""
-    base, rest = 0, b""
-    while True:
-        data = fh.read(BLOCK_BYTES)
-        block = rest + data if rest else data
-        if not data:
-            if block and (batch := _batch(block, base, slow)[0]) is not None:
-                yield batch
-            return
-        cut = block.rfind(b"\n") + 1
-        if cut == 0:
-            rest = block
-            continue
-        rest = block[cut:]
-        head = block[:cut] if rest else block
-        batch, lines = _batch(head, base, slow)
+    base = 0
+    for block in line_blocks(fh, BLOCK_BYTES):
+        batch, lines = _batch(block, base, slow)
         if batch is not None:
             yield batch
         base += lines
