@@ -34,6 +34,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # pyarrow.compute converts a Python operand on every call (trying, and failing, to import
 # dateutil: ~0.3 ms a call); prebuilt scalars avoid that.
 TRUE, FALSE, EMPTY, SEP = pa.scalar(True), pa.scalar(False), pa.scalar(""), pa.scalar("\x1f")
+PORT_MAX, U32_MAX = pa.scalar(65535, pa.int64()), pa.scalar(2**32 - 1, pa.int64())
+"""The largest port and the largest eDonkey client ID, as prebuilt scalars."""
 _ZERO = pa.scalar(0, pa.int32())
 _DIGEST = methodcaller("digest")
 

@@ -25,9 +25,11 @@ from icarus.sensors.formats.base import (
 )
 from icarus.sensors.formats.columns import (
     EMPTY,
+    PORT_MAX,
     RECORD,
     SEP,
     TRUE,
+    U32_MAX,
     Batch,
     batches_of_records,
     canonical_ips,
@@ -169,7 +171,6 @@ _KIND_VALUES = pa.array([k for k, _ in _KINDS.values()])
 _EV_VALUES = pa.array(list(_EVIDENCE.values()))
 _ED2K, _BITTORRENT, _GNUTELLA = lit("ED2K"), lit("BitTorrent"), lit("gnutella")
 _SHA1_BTIH, _ED2K_NETS = pa.array(["SHA1", "BTIH"]), pa.array(["edonkey", "kad"])
-_PORT_MAX, _U32_MAX = lit(65535, pa.int64()), lit(2**32 - 1, pa.int64())
 _LIMIT = {name: lit(limit, pa.int32()) for name, limit in STR_LIMITS.items()}
 
 
@@ -306,8 +307,8 @@ def _convert(t: pa.Table, lines: np.ndarray, sensor: str,
     ip = canonical_ips(c("IP"), canonical_or_none)
     cid = map_distinct(pc.binary_join_element_wise(kind, pc.utf8_lower(c("Hash")), SEP),
                        digest_or_none, pa.binary())
-    good = real & mask_array(pc.and_(pc.and_(pc.less_equal(port, _PORT_MAX),
-                                      pc.fill_null(pc.less_equal(client_id, _U32_MAX), TRUE)),
+    good = real & mask_array(pc.and_(pc.and_(pc.less_equal(port, PORT_MAX),
+                                      pc.fill_null(pc.less_equal(client_id, U32_MAX), TRUE)),
                               pc.and_(pc.is_valid(ip), pc.is_valid(cid))))
     for k in sorted([*rejected.tolist(), *np.flatnonzero(ok_np)[~good].tolist()]):
         one(k)

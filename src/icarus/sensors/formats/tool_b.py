@@ -33,8 +33,10 @@ from icarus.sensors.formats.columns import (
     EMPTY,
     FALSE,
     HINTS,
+    PORT_MAX,
     RECORD,
     SEP,
+    U32_MAX,
     Batch,
     batches_of_records,
     canonical_ips,
@@ -241,7 +243,6 @@ _LEVEL_VALUES = pa.array([None, *_LEVELS.values()], pa.string())
 _UID_NETS, _ED2K_NETS = pa.array(["edonkey", "kad", "gnutella"]), pa.array(["edonkey", "kad"])
 _GNUTELLA, _SIXTEEN = lit("gnutella"), lit(16, pa.int32())
 _ZERO, _ONE, _FOUR = lit(0, pa.int64()), lit(1, pa.int64()), lit(4, pa.int64())
-_PORT_MAX, _U32_MAX = lit(65535, pa.int64()), lit(2**32 - 1, pa.int64())
 _LIMIT = {key: lit(STR_LIMITS[name], pa.int32())
           for key, name in (("name", "file_name"), ("agent", "client"), ("nick", "nickname"))}
 
@@ -369,10 +370,10 @@ def _convert(t: pa.Table, lines: np.ndarray, sensor: str,
         pc.equal(pc.utf8_length(c("id")), _SIXTEEN), pc.is_valid(c("ts")), pc.is_valid(network),
         pc.is_valid(kind),
         pc.and_(pc.greater_equal(c("level"), _ONE), pc.less_equal(c("level"), _FOUR)),
-        pc.is_valid(port), pc.less_equal(port, _PORT_MAX),
+        pc.is_valid(port), pc.less_equal(port, PORT_MAX),
         pc.or_kleene(pc.is_null(c("size")), pc.greater_equal(c("size"), _ZERO)),
         pc.or_kleene(pc.is_null(c("cid")), pc.and_(pc.greater_equal(c("cid"), _ZERO),
-                                                   pc.less_equal(c("cid"), _U32_MAX))),
+                                                   pc.less_equal(c("cid"), U32_MAX))),
         pc.or_kleene(pc.invert(edonkey), pc.or_kleene(
             pc.or_kleene(pc.is_null(c("uid")), pc.equal(c("uid"), EMPTY)),
             pc.match_substring_regex(c("uid"), "^[0-9a-f]{32}$"))),

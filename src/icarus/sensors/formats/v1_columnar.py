@@ -34,9 +34,14 @@ from icarus.sensors.formats.base import (
     digest_bytes,
 )
 from icarus.sensors.formats.columns import (
+    EMPTY,
+    FALSE,
     HINTS,
+    PORT_MAX,
     RECORD,
     SEP,
+    TRUE,
+    U32_MAX,
     Batch,
     canonical_ips,
     chunks,
@@ -76,9 +81,7 @@ _TEXTS = ("record_id", "file_name", "client", "nickname")
 
 # pyarrow.compute converts a Python operand on every call, trying (and failing) an import of
 # dateutil each time; prebuilt scalars avoid that cost on every block.
-_TRUE, _FALSE, _EMPTY = pa.scalar(True), pa.scalar(False), pa.scalar("")
 _I0, _I1 = pa.scalar(0, pa.int64()), pa.scalar(1, pa.int64())
-_PORT_MAX, _U32_MAX = pa.scalar(65535, pa.int64()), pa.scalar(2**32 - 1, pa.int64())
 _Z32 = pa.scalar(0, pa.int32())
 _LIMITS = {name: pa.scalar(limit, pa.int32()) for name, limit in STR_LIMITS.items()}
 
@@ -184,7 +187,7 @@ def _parse(data: bytes) -> pa.Table | int | None:
 
 def _optional_ok(col: pa.ChunkedArray, check: pa.ChunkedArray) -> pa.ChunkedArray:
     """Absent (null or empty) or passing ``check``."""
-    return pc.or_(pc.fill_null(pc.equal(col, _EMPTY), _TRUE), pc.fill_null(check, _FALSE))
+    return pc.or_(pc.fill_null(pc.equal(col, EMPTY), TRUE), pc.fill_null(check, FALSE))
 
 
 def _mask(t: pa.Table) -> pa.ChunkedArray:
@@ -198,22 +201,22 @@ def _mask(t: pa.Table) -> pa.ChunkedArray:
         pc.is_in(c("network"), pa.array(sorted(NETWORKS))),
         pc.is_in(c("content_kind"), pa.array(sorted(CONTENT_KINDS))),
         pc.is_in(c("evidence"), pa.array(list(EVIDENCE))),
-        pc.and_(pc.greater_equal(c("port"), _I0), pc.less_equal(c("port"), _PORT_MAX)),
+        pc.and_(pc.greater_equal(c("port"), _I0), pc.less_equal(c("port"), PORT_MAX)),
         pc.is_valid(c("ip")), pc.is_valid(c("content_id")),
         pc.and_(pc.greater(pc.binary_length(c("sensor")), _Z32),
                 pc.less_equal(pc.binary_length(c("sensor")), _LIMITS["sensor"])),
         pc.or_kleene(pc.is_null(c("file_size")), pc.greater_equal(c("file_size"), _I0)),
         pc.or_kleene(pc.is_null(c("ed2k_client_id")),
                pc.and_(pc.greater_equal(c("ed2k_client_id"), _I0),
-                       pc.less_equal(c("ed2k_client_id"), _U32_MAX))),
+                       pc.less_equal(c("ed2k_client_id"), U32_MAX))),
         *(_optional_ok(c(n), pc.match_substring_regex(c(n), f"^[0-9a-f]{{{d}}}$"))
           for n, d in _HEX_IDS.items()),
         *(_optional_ok(c(n), pc.less_equal(pc.binary_length(c(n)), _LIMITS[n]))
           for n in _TEXTS),
     ]
-    ok = pc.fill_null(checks[0], _FALSE)
+    ok = pc.fill_null(checks[0], FALSE)
     for check in checks[1:]:
-        ok = pc.and_(ok, pc.fill_null(check, _FALSE))
+        ok = pc.and_(ok, pc.fill_null(check, FALSE))
     return ok
 
 
