@@ -13,7 +13,7 @@ TS = pa.timestamp("us", tz="UTC")
 
 SIGHTINGS = pa.schema([
     pa.field("sighting_id", pa.binary(16), nullable=False),
-    # = first 16 bytes of SHA-256(source_sha256 || ":" || source_line): stable across re-runs
+    # = AES-128 of source_line (16-byte big-endian) keyed by source_sha256[:16]: stable, unique
     pa.field("observed_at", TS, nullable=False),
     pa.field("network", pa.string(), nullable=False),  # edonkey | kad | gnutella | bittorrent
     pa.field("ip", pa.string(), nullable=False),
