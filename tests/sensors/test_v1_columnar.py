@@ -116,3 +116,32 @@ def test_fast_path_equals_the_per_line_validator(seed: int, tmp_path: Path,
         slow = read(path)
     assert fast == slow
     assert len(fast[0]) > 1000 and len(fast[1]) > 50
+
+
+def test_content_digests_in_columns_equal_the_per_value_conversion() -> None:
+    import base64
+
+    import pyarrow as pa
+
+    from icarus.sensors.formats.columns import content_digests
+
+    rng = random.Random(7)
+    kinds = ["ed2k", "md5", "sha1", "btih", "sha256", "btih-v2", "tth", "pdq", "aich", "x", None]
+    texts: list[str | None] = [
+        None, "", " " + "ab" * 16, "ab" * 16 + "\n", "é" * 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+        "abcdefghijklmnopqrstuvwxyz234567", "ABCDEFGHIJKLMNOPQRSTUVWXYZ23456=", "0" * 32,
+        "G" * 32, "0" * 40]
+    for size in (16, 20, 24, 32):
+        for _ in range(20):
+            raw = rng.randbytes(size)
+            texts += [raw.hex(), raw.hex().upper(), raw.hex()[:-1] + "g",
+                      base64.b32encode(raw).decode().rstrip("="),
+                      base64.b32encode(raw).decode().lower(), base64.b32encode(raw).decode()]
+    rows = [(rng.choice(kinds), rng.choice(texts)) for _ in range(5000)]
+    kind_col = pa.array([k for k, _ in rows], pa.string())
+    text_col = pa.array([t for _, t in rows], pa.string())
+    got = content_digests(kind_col, text_col, v1_columnar.digest_or_none).to_pylist()
+    want = [None if k is None or t is None else v1_columnar.digest_or_none(f"{k}\x1f{t}")
+            for k, t in rows]
+    assert got == want
+    assert sum(v is not None for v in got) > 300  # valid spellings of each kind

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from icarus.sensors.formats.base import SightingRecord
+from icarus.sensors.formats.base import CONTENT_KINDS, SightingRecord
 from icarus.sensors.schema import SIGHTINGS
 
 FIELDS: tuple[str, ...] = SightingRecord.__slots__
@@ -243,6 +243,12 @@ for _i, _c in enumerate(b"0123456789abcdef"):
     _NIBBLE[_c] = _i
 for _i, _c in enumerate(b"ABCDEF", 10):
     _NIBBLE[_c] = _i
+_NIBBLE_OK = np.full(256, 255, dtype=np.uint8)
+"""Hex digit values, 255 for any other byte."""
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _NIBBLE_OK[_c] = _i
+for _i, _c in enumerate(b"ABCDEF", 10):
+    _NIBBLE_OK[_c] = _i
 
 
 def hex_bytes(col: pa.Array | pa.ChunkedArray, size: int) -> pa.Array:
@@ -266,6 +272,107 @@ def hex_bytes(col: pa.Array | pa.ChunkedArray, size: int) -> pa.Array:
     full = pa.FixedSizeBinaryArray.from_buffers(pa.binary(size), n,
                                                 [None, pa.py_buffer(raw.tobytes())])
     return pc.if_else(pa.array(present), full, pa.scalar(None, pa.binary(size)))
+
+
+_B32 = np.full(256, 255, dtype=np.uint8)
+for _i, _c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"):
+    _B32[_c] = _i
+    _B32[bytes([_c]).lower()[0]] = _i
+
+
+def _plain_kinds() -> dict[str, tuple[int, bool]]:
+    """Hash kinds whose parsing is the shared contract's alone (no kind-specific decoding or
+    checks): their size, and whether they take 32-character base32 for 20 bytes."""
+    from icarus.identify.kinds import KINDS
+    from icarus.identify.kinds.base import HashKind
+
+    out = {}
+    for name in sorted(CONTENT_KINDS):
+        kind = KINDS.get(name)
+        cls = type(kind)
+        if kind.SIZE is None or any(getattr(cls, m) is not getattr(HashKind, m)
+                                    for m in ("parse", "_decode", "validate")):
+            continue
+        out[name] = (kind.SIZE, kind.SIZE == 20 and (kind.ACCEPTS_BASE32 or kind.TEXT == "base32"))
+    return out
+
+
+_PLAIN: dict[str, tuple[int, bool]] | None = None
+
+
+def _text_matrix(col: pa.Array, width: int) -> np.ndarray:
+    """The first ``width`` bytes of each string of ``col`` as an ``(n, width)`` array (only
+    meaningful for rows at least that long)."""
+    _, offsets_buf, data_buf = col.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[col.offset:col.offset + len(col)]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None and data_buf.size \
+        else np.zeros(1, dtype=np.uint8)
+    index = np.minimum(offsets[:, None].astype(np.int64) + np.arange(width), len(data) - 1)
+    out: np.ndarray = data[index]
+    return out
+
+
+def content_digests(kinds: pa.Array | pa.ChunkedArray, texts: pa.Array | pa.ChunkedArray,
+                    convert: Callable[[str], bytes | None]) -> pa.Array:
+    """The raw digest of each (kind, text) row, or null where it is not valid.
+
+    ``convert`` takes ``kind<US>text`` and gives what the per-record path gives (bytes, or
+    None). The common spellings (exactly ``2 * size`` hex digits of either case; 32 base32
+    characters for a 20-byte kind that takes base32) of kinds parsed by the shared contract
+    alone are decoded in columns; every other value goes through ``convert`` once per
+    distinct value, so the result is the same as converting every row."""
+    global _PLAIN
+    if _PLAIN is None:
+        _PLAIN = _plain_kinds()
+    if isinstance(kinds, pa.ChunkedArray):
+        kinds = kinds.combine_chunks()
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    n = len(texts)
+    length = string_lengths(texts)
+    done = np.zeros(n, dtype=bool)
+    decoded: list[pa.Array] = []
+    for name in pc.unique(kinds).to_pylist():
+        if name not in _PLAIN:
+            continue
+        size, base32 = _PLAIN[name]
+        of_kind = mask_array(pc.equal(kinds, pa.scalar(name)))
+        for width, table, bits in ((2 * size, _NIBBLE_OK, 4), (32, _B32, 5)):
+            if bits == 5 and not base32:
+                continue
+            rows = of_kind & (length == width) & ~done
+            if not rows.any():
+                continue
+            sel = np.flatnonzero(rows)
+            chars = _text_matrix(texts.take(pa.array(sel)), width)
+            values = table[chars]
+            good = (values != 255).all(axis=1)
+            sel, values = sel[good], values[good].astype(np.uint64)
+            if bits == 4:
+                raw = ((values[:, 0::2] << 4) | values[:, 1::2]).astype(np.uint8)
+            else:  # 8 characters of 5 bits are 5 bytes
+                groups = values.reshape(len(sel), 4, 8)
+                word = np.zeros((len(sel), 4), dtype=np.uint64)
+                for k in range(8):
+                    word = (word << np.uint64(5)) | groups[:, :, k]
+                shifts = np.arange(32, -1, -8, dtype=np.uint64)
+                raw = ((word[:, :, None] >> shifts) & np.uint64(255)).astype(np.uint8)
+            full = np.zeros((n, size), dtype=np.uint8)
+            full[sel] = raw.reshape(len(sel), size)
+            mask = np.zeros(n, dtype=bool)
+            mask[sel] = True
+            done |= mask
+            fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(size), n,
+                                                         [None, pa.py_buffer(full.tobytes())])
+            decoded.append(pc.if_else(pa.array(mask), fixed.cast(pa.binary()),
+                                      pa.scalar(None, pa.binary())))
+    if decoded and done.all():
+        return pc.coalesce(*decoded) if len(decoded) > 1 else decoded[0]
+    rest = pa.array(~done)
+    keys = pc.binary_join_element_wise(pc.if_else(rest, kinds, pa.scalar(None, pa.string())),
+                                       texts, SEP)
+    slow = map_distinct(keys, convert, pa.binary())
+    return pc.coalesce(*decoded, slow) if decoded else slow
 
 
 IPV4 = (r"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"

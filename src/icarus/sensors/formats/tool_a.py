@@ -27,19 +27,18 @@ from icarus.sensors.formats.columns import (
     EMPTY,
     PORT_MAX,
     RECORD,
-    SEP,
     TRUE,
     U32_MAX,
     Batch,
     batches_of_records,
     canonical_ips,
     civil_seconds,
+    content_digests,
     fixed_digits,
     hex_bytes,
     line_blocks,
     lit,
     lone_cr,
-    map_distinct,
     mask_array,
     merge,
     none_if_empty,
@@ -305,8 +304,7 @@ def _convert(t: pa.Table, lines: np.ndarray, sensor: str,
     kind = pc.take(_KIND_VALUES, pc.index_in(c("HashType"), _KIND_KEYS))
     network = pc.take(_NET_VALUES, pc.index_in(c("Network"), _NET_KEYS))
     ip = canonical_ips(c("IP"), canonical_or_none)
-    cid = map_distinct(pc.binary_join_element_wise(kind, pc.utf8_lower(c("Hash")), SEP),
-                       digest_or_none, pa.binary())
+    cid = content_digests(kind, pc.utf8_lower(c("Hash")), digest_or_none)
     good = real & mask_array(pc.and_(pc.and_(pc.less_equal(port, PORT_MAX),
                                       pc.fill_null(pc.less_equal(client_id, U32_MAX), TRUE)),
                               pc.and_(pc.is_valid(ip), pc.is_valid(cid))))

@@ -35,19 +35,18 @@ from icarus.sensors.formats.columns import (
     HINTS,
     PORT_MAX,
     RECORD,
-    SEP,
     U32_MAX,
     Batch,
     batches_of_records,
     canonical_ips,
     chunks,
     concat,
+    content_digests,
     error_row,
     hex_bytes,
     line_blocks,
     lit,
     lone_cr,
-    map_distinct,
     mask_array,
     merge,
     none_if_empty,
@@ -393,8 +392,7 @@ def _convert(t: pa.Table, lines: np.ndarray, sensor: str,
     when = pa.array(micros, pa.int64())
     ip = canonical_ips(pc.if_else(pa.array(ok_np), host, pa.scalar(None, pa.string())),
                        canonical_or_none)
-    cid = map_distinct(pc.binary_join_element_wise(kind, text, SEP), digest_or_none,
-                       pa.binary())
+    cid = content_digests(kind, text, digest_or_none)
     good = ok_np & mask_array(pc.and_(pc.and_(pc.is_valid(when), pc.is_valid(ip)),
                                       pc.is_valid(cid)))
     for k in np.flatnonzero(~good).tolist():

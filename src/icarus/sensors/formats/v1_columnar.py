@@ -39,7 +39,6 @@ from icarus.sensors.formats.columns import (
     HINTS,
     PORT_MAX,
     RECORD,
-    SEP,
     TRUE,
     U32_MAX,
     Batch,
@@ -47,12 +46,12 @@ from icarus.sensors.formats.columns import (
     chunks,
     civil_seconds,
     concat,
+    content_digests,
     error_row,
     fixed_digits,
     hex_bytes,
     line_blocks,
     lone_cr,
-    map_distinct,
     mask_array,
     merge,
     none_if_empty,
@@ -260,9 +259,7 @@ def _rows(t: pa.Table, lines: np.ndarray, one: Callable[[int], None]) -> Batch |
     """The rows of ``t`` that pass every check as a batch; the others go through ``one``."""
     ok, micros = _micros(t.column("observed_at"), _mask(t))
     ip = canonical_ips(t.column("ip"), canonical_or_none)
-    cid = map_distinct(pc.binary_join_element_wise(t.column("content_kind"),
-                                                   t.column("content_id"), SEP),
-                       digest_or_none, pa.binary())
+    cid = content_digests(t.column("content_kind"), t.column("content_id"), digest_or_none)
     good = ok & mask_array(pc.and_(pc.is_valid(ip), pc.is_valid(cid)))
     for k in np.flatnonzero(~good).tolist():
         one(k)
