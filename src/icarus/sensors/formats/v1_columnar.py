@@ -66,6 +66,8 @@ PARSE_LINES = 4096
 halves parse or are :data:`MIN_SPLIT` lines."""
 MIN_SPLIT = 16
 """A failing part of at most this many lines is read line by line."""
+THREADS = 2
+"""Pieces a block's lines are cut into for pyarrow's threads to parse at once."""
 _NOT_CONTROL = bytes(range(32, 256)) + b"\n\r"
 """Deleted from a block, these leave its control characters (but CR and LF)."""
 _INT = ("v", "port", "file_size", "ed2k_client_id")
@@ -122,15 +124,60 @@ def _batch(block: bytes, base: int, slow: Slow) -> tuple[Batch | None, int]:
     # Lines for the per-line validator, run at the end in line order (so are the rejects).
     pending: list[int] = np.flatnonzero(~good).tolist()
     idx = np.flatnonzero(good)
-    # Parsed a part at a time: a bad line costs re-parses of its part only (see MIN_SPLIT).
-    fast = concat(_parts(block, part, starts, stops, base, pending.append)
-                  for part in chunks(idx, PARSE_LINES))
+    # All at once on every core; where that fails, a part at a time: a bad line costs
+    # re-parses of its part only (see MIN_SPLIT).
+    fast = _whole(block, idx, starts, stops, base, pending.append)
+    if fast is _REFUSED:
+        fast = concat(_parts(block, part, starts, stops, base, pending.append)
+                      for part in chunks(idx, PARSE_LINES))
     slow_items: list[tuple[int, SightingRecord]] = []
     for i in sorted(pending):
         raw = block[starts[i]:stops[i]]
         if raw.strip() and (rec := slow(base + i + 1, raw)) is not None:
             slow_items.append((base + i + 1, rec))
     return merge(fast, slow_items), len(ends)
+
+
+_REFUSED = Batch(np.zeros(0, dtype=np.int64), pa.table({}))
+"""What :func:`_whole` gives when pyarrow refuses the lines."""
+
+
+def _whole(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray, base: int,
+           one: Callable[[int], None]) -> Batch | None:
+    """The lines ``idx`` parsed in one call, by pyarrow's threads (a part per core), and
+    vetted; :data:`_REFUSED` if pyarrow refuses any of them (its error names no usable row
+    then: the parts are parsed again one by one)."""
+    if not len(idx):
+        return None
+    data = _lines(block, idx, starts, stops)
+    try:
+        data.decode("utf-8")
+    except ValueError:
+        return _REFUSED
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    try:
+        table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
+                                       read_options=pj.ReadOptions(
+                                           use_threads=True,
+                                           block_size=max(1 << 16, len(data) // THREADS + 1)))
+    except (pa.ArrowException, ValueError):
+        return _REFUSED
+    if table.num_rows != len(idx):
+        return _REFUSED
+    return _rows(table, idx + base + 1, lambda k: one(int(idx[k])))
+
+
+def _lines(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> bytes:
+    """The bytes of the lines ``idx`` (ascending) of ``block``, one after the other."""
+    if len(idx) == len(starts):
+        return block
+    first, last = int(idx[0]), int(idx[-1]) + 1  # only the span of these lines
+    lines = np.zeros(last - first, dtype=bool)
+    lines[idx - first] = True
+    lo, hi = starts[first], stops[last - 1]
+    return np.frombuffer(block, dtype=np.uint8)[lo:hi][  # type: ignore[no-any-return]
+        np.repeat(lines, stops[first:last] - starts[first:last])].tobytes()
 
 
 def _parts(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray, base: int,
@@ -142,16 +189,7 @@ def _parts(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray,
     if not len(idx):
         return None
     hints = [HINTS] if hints is None else hints
-    if len(idx) == len(starts):
-        data = block
-    else:
-        first, last = int(idx[0]), int(idx[-1]) + 1  # only the span of this part's lines
-        lines = np.zeros(last - first, dtype=bool)
-        lines[idx - first] = True
-        lo, hi = starts[first], stops[last - 1]
-        data = np.frombuffer(block, dtype=np.uint8)[lo:hi][
-            np.repeat(lines, stops[first:last] - starts[first:last])].tobytes()
-    table = _parse(data)
+    table = _parse(_lines(block, idx, starts, stops))
     if isinstance(table, pa.Table) and table.num_rows == len(idx):
         return _rows(table, idx + base + 1, lambda k: one(int(idx[k])))
     if isinstance(table, int) and 0 <= table < len(idx) and hints[0] > 0:
