@@ -3,7 +3,9 @@
 Builds (once, cached under /tmp/icarus-bench) a synthetic world with ``icarus sim world``, or
 takes ``--world DIR``. Each contender runs in its own child process, so each peak RSS is its own:
 
-* Icarus ``ingest_files`` (and, with ``--worker``, with its reading worker process) into a fresh
+* Icarus ``ingest_files`` with its defaults (files of 8 MiB or more in all are read by one
+  worker process per CPU, two at most, each a shard of every file; with ``--one-process``
+  also read in the ingest process alone, by its second thread) into a fresh
   workspace whose bank holds the world's ``hashsets/known.vics.json`` (imported in the child
   before the clock starts): every record validated (bad ones quarantined with file, line and
   reason), matched against the alert sets, benign sightings dropped (data minimisation),
@@ -60,15 +62,16 @@ def files_of(world: Path, kind: str) -> list[Path]:
 
 
 def run_icarus(world: Path, kind: str, profile: Path | None, *,
-               worker: bool = False) -> dict[str, Any]:
+               one_process: bool = False) -> dict[str, Any]:
     """Import the world's VICS into a fresh workspace, then time ``ingest_files`` (in this
-    process, or with a reading worker process if ``worker``)."""
+    with Icarus's defaults, or read in this process alone if ``one_process``)."""
     from icarus.bank.service import BankService
     from icarus.core.settings import load_settings
     from icarus.sensors import ingest
     from icarus.sensors.ingest import ingest_files
 
-    ingest.WORKER_BYTES = 0 if worker else None
+    if one_process:
+        ingest.WORKER_BYTES = None
 
     home = Path(tempfile.mkdtemp(prefix="icarus-bench-ingest-"))
     try:
@@ -86,7 +89,7 @@ def run_icarus(world: Path, kind: str, profile: Path | None, *,
         else:
             reports = ingest_files(settings, files)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        others = _children_cpu() - children  # the reading worker process (reaped by now)
+        others = _children_cpu() - children  # the reading worker processes (reaped by now)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     totals = {k: sum(getattr(r, k) for r in reports)
@@ -150,20 +153,20 @@ def child(which: str, world: Path, kind: str, profile: Path | None) -> dict[str,
     return result
 
 
-def compare(world: Path, kind: str, profile: Path | None, *, worker: bool) -> None:
-    """Run the three contenders on one kind of file and print the table and the ratios."""
+def compare(world: Path, kind: str, profile: Path | None, *, one_process: bool) -> None:
+    """Run the contenders on one kind of file and print the table and the ratios."""
     files = files_of(world, kind)
     size = sum(p.stat().st_size for p in files)
     print(f"\n{kind}: {len(files)} files, {size / 2**20:,.0f} MiB; load before {load_average()}")
     icarus = child("icarus", world, kind, profile)
     duck1 = child("duckdb1", world, kind, None)
     duck2 = child("duckdb2", world, kind, None)
-    contenders = [(f"icarus ingest_files ({kind}, 1 process)", icarus),
+    contenders = [(f"icarus ingest_files ({kind}, defaults)", icarus),
                   ("duckdb -> parquet, 1 thread", duck1),
                   ("duckdb -> parquet, 2 threads", duck2)]
-    if worker:
-        two = child("icarus2", world, kind, None)
-        contenders.append((f"icarus ingest_files ({kind}, reading worker)", two))
+    if one_process:
+        two = child("icarus1", world, kind, None)
+        contenders.append((f"icarus ingest_files ({kind}, one process)", two))
     rows = [[name, f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{r['cpu']:.2f}",
              f"{r['rows'] / r['seconds']:,.0f}", f"{r['rss_mib']:,.0f}"]
             for name, r in contenders]
@@ -172,12 +175,14 @@ def compare(world: Path, kind: str, profile: Path | None, *, worker: bool) -> No
     print(f"icarus: read {icarus['read']:,} = kept {icarus['kept']:,} + benign dropped "
           f"{icarus['not_alert']:,} + duplicates {icarus['duplicates']:,} + quarantined "
           f"{icarus['quarantined']:,}")
-    if worker:
+    if one_process:
         rate2 = two["rows"] / two["seconds"]
-        print(f"icarus with the worker: CPU s {two['cpu_main']:.2f} ingest process + "
-              f"{two['cpu'] - two['cpu_main']:.2f} worker (peak RSS: the ingest process's); "
-              f"speed ratio {rate2 / (duck1['rows'] / duck1['seconds']):.2f}x (DuckDB 1 thread),"
-              f" {rate2 / (duck2['rows'] / duck2['seconds']):.2f}x (2 threads)")
+        print(f"icarus in one process: speed ratio "
+              f"{rate2 / (duck1['rows'] / duck1['seconds']):.2f}x (DuckDB 1 thread), "
+              f"{rate2 / (duck2['rows'] / duck2['seconds']):.2f}x (2 threads)")
+    print(f"icarus (defaults) CPU s: {icarus['cpu_main']:.2f} ingest process + "
+          f"{icarus['cpu'] - icarus['cpu_main']:.2f} reading workers (peak RSS: the ingest "
+          f"process's)")
     print(f"icarus/duckdb speed ratio: {rate / (duck1['rows'] / duck1['seconds']):.2f}x "
           f"(1 thread), {rate / (duck2['rows'] / duck2['seconds']):.2f}x (2 threads); "
           f"target >= 0.5x; CPU-time ratio (1 thread) {duck1['cpu'] / icarus['cpu']:.2f}x; "
@@ -194,15 +199,15 @@ def main() -> None:
                         help="comma-separated: jsonl (v1), csv (tool A), json (tool B)")
     parser.add_argument("--profile", type=Path,
                         help="write cProfile stats of the Icarus run to PROFILE.<kind>")
-    parser.add_argument("--worker", action="store_true",
-                        help="also time the ingest with its reading worker process")
-    parser.add_argument("--child", choices=["icarus", "icarus2", "duckdb1", "duckdb2"],
+    parser.add_argument("--one-process", action="store_true",
+                        help="also time the ingest reading in its own process (no workers)")
+    parser.add_argument("--child", choices=["icarus", "icarus1", "duckdb1", "duckdb2"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=sorted(SUFFIX), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         result = (run_icarus(args.world, args.kind, args.profile,
-                             worker=args.child == "icarus2")
+                             one_process=args.child == "icarus1")
                   if args.child.startswith("icarus")
                   else run_duckdb(args.world, args.kind, int(args.child[-1])))
         print(json.dumps(result))
@@ -218,7 +223,7 @@ def main() -> None:
             parser.error(f"unknown kind {kind!r}")
         compare(world, kind,
                 args.profile.with_suffix(f".{kind}") if args.profile is not None else None,
-                worker=args.worker)
+                one_process=args.one_process)
 
 
 if __name__ == "__main__":

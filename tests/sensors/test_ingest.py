@@ -101,11 +101,12 @@ from icarus.core.settings import load_settings
 from icarus.sensors import ingest
 from icarus.sensors.formats import worker
 ingest.PART_ROWS = 50  # many parts, so the kill lands between writes
-ingest._worth_a_worker = lambda paths, readers: True  # (it must not outlive us)
+ingest._workers = lambda paths, readers: 2  # (it must not outlive us)
 start = worker.Worker.__init__
-def init(self):
-    start(self)
-    Path(sys.argv[1], f"worker-{self._proc.pid}.pid").touch()
+def init(self, count=2):
+    start(self, count)
+    for pid in self.pids:
+        Path(sys.argv[1], f"worker-{pid}.pid").touch()
 worker.Worker.__init__ = init
 from icarus.sensors.ingest import ingest_files
 ingest_files(load_settings(home=sys.argv[1]), [Path(p) for p in sys.argv[2:]])
@@ -163,7 +164,7 @@ def test_keep_unmatched_keeps_benign_sightings(world: Path, tmp_path: Path) -> N
 
 def _worker(monkeypatch: pytest.MonkeyPatch, use: bool) -> None:
     """Read through the worker process (whatever the files' size and the CPUs), or not."""
-    monkeypatch.setattr(ingest, "_worth_a_worker", lambda paths, readers: use)
+    monkeypatch.setattr(ingest, "_workers", lambda paths, readers: 2 if use else 0)
 
 
 def _everything(settings: Settings, reports: list[IngestReport]) -> dict[str, object]:
@@ -260,8 +261,8 @@ def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,
     workers: list[Worker] = []
     start = Worker.__init__
 
-    def init(self: Worker) -> None:
-        start(self)
+    def init(self: Worker, count: int = 2) -> None:
+        start(self, count)
         workers.append(self)
 
     def fail(*args: object) -> None:

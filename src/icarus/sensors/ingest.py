@@ -74,13 +74,12 @@ AHEAD = 2
 """Batches read ahead of the one being stored (bounds memory: each is one block)."""
 MATCH_CACHE = 1 << 20
 """Distinct contents whose match is remembered across batches (then the memory is cleared)."""
-WORKER_BYTES: int | None = None
-"""Files of at least this many bytes in all are read by a worker process (see
-:mod:`~icarus.sensors.formats.worker`), if a second CPU is there; None: never (the default).
-On the shared 2-core machine of docs/benchmarks.md the worker mostly made the ingest slower
-(up to 35 %: the two halves shared one core, and the worker costs its start and the batches'
-transfer); set it (e.g. to 8 MiB: below that a start costs more than it saves) where a core
-is free."""
+WORKER_BYTES: int | None = 8 << 20
+"""Files of at least this many bytes in all are read by worker processes, each a shard of
+every file (see :mod:`~icarus.sensors.formats.worker`), if there are two CPUs or more; None:
+never (all is read in this process, by a second thread)."""
+WORKERS = 2
+"""Worker processes at most (one per CPU up to this)."""
 DICTIONARY_COLUMNS = ("network", "content_kind", "sensor", "evidence", "category", "match_set",
                       "source_sha256", "client")
 """Columns of few distinct values, dictionary-encoded in parts (the others are not: a
@@ -403,7 +402,8 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
     """
     readers = [READERS.get(fmt) if fmt else detect(p) for p in paths]
     # Started first: the worker's start overlaps loading the bank.
-    worker = Worker() if _worth_a_worker(paths, readers) else None
+    count = _workers(paths, readers)
+    worker = Worker(count) if count else None
     try:
         service = BankService(settings)
         alert_sets = [s.name for s in service.list_sets() if s.kind is SetKind.ALERT]
@@ -416,14 +416,18 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
             worker.close()
 
 
-def _worth_a_worker(paths: Sequence[Path], readers: Sequence[SightingReader]) -> bool:
-    """Whether to read in a worker process: if enabled (:data:`WORKER_BYTES`), for built-in
-    readers only (a plug-in registered at run time is not in the worker's registry), with a
-    second CPU to run it on, and enough bytes to pay for its start."""
-    if WORKER_BYTES is None or len(os.sched_getaffinity(0)) < 2 \
+def _workers(paths: Sequence[Path], readers: Sequence[SightingReader]) -> int:
+    """How many worker processes read the files (0: none, read here): one per CPU
+    (:data:`WORKERS` at most) for built-in readers (a plug-in registered at run time is not in
+    the workers' registry), with at least two CPUs, and files of at least
+    :data:`WORKER_BYTES` in all (below that, starting them costs more than they save)."""
+    cpus = len(os.sched_getaffinity(0))
+    if WORKER_BYTES is None or cpus < 2 \
             or not all(any(r is b for b in BUILTIN) for r in readers):
-        return False
-    return sum(p.stat().st_size for p in paths) >= WORKER_BYTES
+        return 0
+    if sum(p.stat().st_size for p in paths) < WORKER_BYTES:
+        return 0
+    return min(cpus, WORKERS)
 
 
 def _prepared(reader: SightingReader, path: Path, sha: str, sink: _Quarantine,

@@ -54,6 +54,40 @@ class Batch:
         return len(self.lines)
 
 
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """The blocks of a file that one of ``count`` readers working side by side reads: those
+    numbered ``index`` modulo ``count`` (:func:`line_blocks` numbers them from 0)."""
+
+    index: int = 0
+    count: int = 1
+
+    def mine(self, block: int) -> bool:
+        """Whether block number ``block`` is this reader's."""
+        return block % self.count == self.index
+
+
+WHOLE = Shard()
+"""Every block: one reader alone."""
+BATCH, BLOCK, REST = "batch", "block", "rest"
+"""What a sharded read yields (:data:`Event`): a batch of the current block; the end of one
+of its blocks; or that it reads the rest of the file from here on, every block included (a
+block it cannot read apart from the ones after it, e.g. one with a quoted CSV cell)."""
+Event = tuple[str, "Batch | None"]
+
+
+def event_batches(events: Iterable[Event]) -> Iterator[Batch]:
+    """The batches of a read's events (a whole read, :data:`WHOLE`)."""
+    for kind, batch in events:
+        if kind == BATCH and batch is not None:
+            yield batch
+
+
+def line_count(block: bytes) -> int:
+    """The lines of a block of :func:`line_blocks` (the last may lack its newline)."""
+    return block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+
+
 _ERROR_ROW = re.compile(r" in row (\d+)$")
 HINTS = 64
 """Error rows a part may be split at (see :func:`error_row`) before it is only halved."""

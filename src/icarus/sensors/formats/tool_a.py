@@ -24,19 +24,27 @@ from icarus.sensors.formats.base import (
     require_format,
 )
 from icarus.sensors.formats.columns import (
+    BATCH,
+    BLOCK,
     EMPTY,
     PORT_MAX,
     RECORD,
+    REST,
     TRUE,
     U32_MAX,
+    WHOLE,
     Batch,
+    Event,
+    Shard,
     batches_of_records,
     canonical_ips,
     civil_seconds,
     content_digests,
+    event_batches,
     fixed_digits,
     hex_bytes,
     line_blocks,
+    line_count,
     lit,
     lone_cr,
     mask_array,
@@ -136,21 +144,38 @@ class ToolACsv:
         vectorised checks that only accept; every other row is converted as :meth:`read`
         does. From the first block with a quote, a lone CR, a NUL or text that is not UTF-8,
         the rest of the file is read by :meth:`read`'s CSV reader."""
+        return event_batches(self.read_events(path, sink))
+
+    def read_events(self, path: Path, sink: RecordSink,
+                    shard: Shard = WHOLE) -> Iterator[Event]:
+        """:meth:`read_batches` of one reader of several side by side (see
+        :class:`~icarus.sensors.formats.columns.Shard`): the reader of the first block that is
+        not plain reads the rest of the file (:data:`REST`); the others stop there."""
         require_format(self, path)
         sensor = path.stem
+        plain_sensor = 0 < len(sensor) <= STR_LIMITS["sensor"]
         with path.open("rb") as fh:
             offset = len(fh.readline())
             base = 1
-            for block in line_blocks(fh, BLOCK_BYTES):
+            for number, block in enumerate(line_blocks(fh, BLOCK_BYTES)):
+                if not shard.mine(number):
+                    if not plain_sensor or _awkward(block):
+                        return  # its reader reads the rest
+                    base += line_count(block)
+                    offset += len(block)
+                    continue
                 try:
-                    if not 0 < len(sensor) <= STR_LIMITS["sensor"]:
+                    if not plain_sensor:
                         raise _NotPlainError
                     batch, lines = _block(block, base, sensor, sink)
                 except _NotPlainError:
-                    yield from batches_of_records(_rows_from(path, offset, base, sensor, sink))
+                    yield REST, None
+                    for rest in batches_of_records(_rows_from(path, offset, base, sensor, sink)):
+                        yield BATCH, rest
                     return
                 if batch is not None:
-                    yield batch
+                    yield BATCH, batch
+                yield BLOCK, None
                 base += lines
                 offset += len(block)
 
@@ -196,21 +221,34 @@ def _rows_from(path: Path, offset: int, base: int, sensor: str,
             yield no, record
 
 
-def _block(block: bytes, base: int, sensor: str,
-           sink: RecordSink) -> tuple[Batch | None, int]:
-    """The block's valid records and its number of lines; :class:`_NotPlainError` (before any
-    reject) if a row might span lines or the text is not UTF-8."""
+def _awkward(block: bytes) -> bool:
+    """Whether a row of ``block`` might span lines (a quote, a NUL, a lone CR, a byte order
+    mark) or its text is not UTF-8: then it and the rest are read by the CSV reader."""
+    if block.startswith(b"\xef\xbb\xbf") or block.translate(None, _NOT_AWKWARD):
+        return True
     a = np.frombuffer(block, dtype=np.uint8)
     ends = np.flatnonzero(a == 10)
     if not block.endswith(b"\n"):
         ends = np.append(ends, len(block))
-    if block.startswith(b"\xef\xbb\xbf") or block.translate(None, _NOT_AWKWARD) \
-            or lone_cr(block, a, ends):
-        raise _NotPlainError
+    if lone_cr(block, a, ends):
+        return True
     try:
         block.decode("utf-8")
     except UnicodeDecodeError:
-        raise _NotPlainError from None
+        return True
+    return False
+
+
+def _block(block: bytes, base: int, sensor: str,
+           sink: RecordSink) -> tuple[Batch | None, int]:
+    """The block's valid records and its number of lines; :class:`_NotPlainError` (before any
+    reject) if a row might span lines or the text is not UTF-8."""
+    if _awkward(block):
+        raise _NotPlainError
+    a = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1

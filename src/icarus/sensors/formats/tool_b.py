@@ -30,21 +30,29 @@ from icarus.sensors.formats.base import (
     require_format,
 )
 from icarus.sensors.formats.columns import (
+    BATCH,
+    BLOCK,
     EMPTY,
     FALSE,
     HINTS,
     PORT_MAX,
     RECORD,
+    REST,
     U32_MAX,
+    WHOLE,
     Batch,
+    Event,
+    Shard,
     batches_of_records,
     canonical_ips,
     chunks,
     concat,
     content_digests,
     error_row,
+    event_batches,
     hex_bytes,
     line_blocks,
+    line_count,
     lit,
     lone_cr,
     mask_array,
@@ -153,6 +161,14 @@ class ToolBJson:
         vetted by vectorised checks that only accept; every other line is read as
         :meth:`read` reads it. From the line holding the closing ``]}`` (or the first block
         with a lone CR or text that is not UTF-8) on, :meth:`read`'s loop reads the rest."""
+        return event_batches(self.read_events(path, sink))
+
+    def read_events(self, path: Path, sink: RecordSink,
+                    shard: Shard = WHOLE) -> Iterator[Event]:
+        """:meth:`read_batches` of one reader of several side by side (see
+        :class:`~icarus.sensors.formats.columns.Shard`): the reader of the block that closes
+        the array (or of the first that is not plain) reads the rest of the file
+        (:data:`REST`); the others stop there."""
         require_format(self, path)
         with path.open("rb") as fh:
             first = fh.readline()
@@ -162,7 +178,13 @@ class ToolBJson:
             sensor = env["sensor"]
             offset, base = len(first), 1
             plain_sensor = 0 < len(sensor) <= STR_LIMITS["sensor"]
-            for block in line_blocks(fh, BLOCK_BYTES):
+            for number, block in enumerate(line_blocks(fh, BLOCK_BYTES)):
+                if not shard.mine(number):
+                    if not plain_sensor or _awkward(block):
+                        return  # its reader reads the rest
+                    base += line_count(block)
+                    offset += len(block)
+                    continue
                 close = block.find(b"]}")
                 # Only the lines before the one that closes the array are read in columns.
                 head = block.rfind(b"\n", 0, close) + 1 if close >= 0 else len(block)
@@ -173,15 +195,18 @@ class ToolBJson:
                     batch, lines = _block(part, base, sensor, sink) if head else (None, 0)
                     if close >= 0:
                         if batch is not None:
-                            yield batch
+                            yield BATCH, batch
                         base, offset = base + lines, offset + head
                         raise _NotPlainError
                 except _NotPlainError:
-                    yield from batches_of_records(
-                        _results_from(path, offset, base, sensor, sink))
+                    yield REST, None
+                    for rest in batches_of_records(
+                            _results_from(path, offset, base, sensor, sink)):
+                        yield BATCH, rest
                     return
                 if batch is not None:
-                    yield batch
+                    yield BATCH, batch
+                yield BLOCK, None
                 base += lines
                 offset += len(block)
 
@@ -250,18 +275,32 @@ class _NotPlainError(Exception):
     """A block that the result loop must read (closing, lone CR, not UTF-8)."""
 
 
-def _block(block: bytes, base: int, sensor: str,
-           sink: RecordSink) -> tuple[Batch | None, int]:
+def _awkward(block: bytes) -> bool:
+    """Whether ``block`` closes the results array, has a lone CR, or text that is not UTF-8:
+    then it and the rest are read line by line."""
+    if b"]}" in block:
+        return True
     a = np.frombuffer(block, dtype=np.uint8)
     ends = np.flatnonzero(a == 10)
     if not block.endswith(b"\n"):
         ends = np.append(ends, len(block))
-    if b"]}" in block or lone_cr(block, a, ends):
-        raise _NotPlainError
+    if lone_cr(block, a, ends):
+        return True
     try:
         block.decode("utf-8")
     except UnicodeDecodeError:
-        raise _NotPlainError from None
+        return True
+    return False
+
+
+def _block(block: bytes, base: int, sensor: str,
+           sink: RecordSink) -> tuple[Batch | None, int]:
+    if _awkward(block):
+        raise _NotPlainError
+    a = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1

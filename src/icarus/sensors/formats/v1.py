@@ -21,8 +21,15 @@ from icarus.sensors.formats.base import (
     first_line,
     require_format,
 )
-from icarus.sensors.formats.columns import Batch, batch_records
-from icarus.sensors.formats.v1_columnar import read_batches
+from icarus.sensors.formats.columns import (
+    WHOLE,
+    Batch,
+    Event,
+    Shard,
+    batch_records,
+    event_batches,
+)
+from icarus.sensors.formats.v1_columnar import read_events
 
 _INT_FIELDS = ("v", "port", "file_size", "ed2k_client_id")
 
@@ -57,6 +64,12 @@ class V1Jsonl:
 
     def read_batches(self, path: Path, sink: RecordSink) -> Iterator[Batch]:
         """The records in columns (see :mod:`.v1_columnar`), a batch per block of lines."""
+        return event_batches(self.read_events(path, sink))
+
+    def read_events(self, path: Path, sink: RecordSink,
+                    shard: Shard = WHOLE) -> Iterator[Event]:
+        """:meth:`read_batches` of one reader of several side by side (see
+        :class:`~icarus.sensors.formats.columns.Shard`)."""
         require_format(self, path)
 
         def slow(no: int, raw: bytes) -> SightingRecord | None:
@@ -73,7 +86,7 @@ class V1Jsonl:
                 return None
 
         with path.open("rb") as fh:
-            yield from read_batches(fh, slow)
+            yield from read_events(fh, slow, shard)
 
 
 class V1Csv:

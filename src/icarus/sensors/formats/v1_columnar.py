@@ -34,6 +34,8 @@ from icarus.sensors.formats.base import (
     digest_bytes,
 )
 from icarus.sensors.formats.columns import (
+    BATCH,
+    BLOCK,
     EMPTY,
     FALSE,
     HINTS,
@@ -41,16 +43,21 @@ from icarus.sensors.formats.columns import (
     RECORD,
     TRUE,
     U32_MAX,
+    WHOLE,
     Batch,
+    Event,
+    Shard,
     canonical_ips,
     chunks,
     civil_seconds,
     concat,
     content_digests,
     error_row,
+    event_batches,
     fixed_digits,
     hex_bytes,
     line_blocks,
+    line_count,
     lone_cr,
     mask_array,
     merge,
@@ -67,7 +74,8 @@ halves parse or are :data:`MIN_SPLIT` lines."""
 MIN_SPLIT = 16
 """A failing part of at most this many lines is read line by line."""
 THREADS = 2
-"""Pieces a block's lines are cut into for pyarrow's threads to parse at once."""
+"""Pieces a block's lines are cut into for pyarrow's threads to parse at once (1: one piece,
+parsed by the calling thread, as in the ingest's worker processes)."""
 _NOT_CONTROL = bytes(range(32, 256)) + b"\n\r"
 """Deleted from a block, these leave its control characters (but CR and LF)."""
 _INT = ("v", "port", "file_size", "ed2k_client_id")
@@ -92,11 +100,21 @@ Slow = Callable[[int, bytes], SightingRecord | None]
 def read_batches(fh: BinaryIO, slow: Slow) -> Iterator[Batch]:
     """The file's valid records in batches (one per block), in line order; rejects via
     ``slow``."""
+    return event_batches(read_events(fh, slow))
+
+
+def read_events(fh: BinaryIO, slow: Slow, shard: Shard = WHOLE) -> Iterator[Event]:
+    """:func:`read_batches` of the blocks of ``shard`` only, as events (a v1 block never
+    needs the blocks before it: there is no :data:`REST`)."""
     base = 0
-    for block in line_blocks(fh, BLOCK_BYTES):
+    for number, block in enumerate(line_blocks(fh, BLOCK_BYTES)):
+        if not shard.mine(number):
+            base += line_count(block)
+            continue
         batch, lines = _batch(block, base, slow)
         if batch is not None:
-            yield batch
+            yield BATCH, batch
+        yield BLOCK, None
         base += lines
 
 
@@ -149,23 +167,49 @@ def _whole(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray,
     then: the parts are parsed again one by one)."""
     if not len(idx):
         return None
-    data = _lines(block, idx, starts, stops)
-    try:
-        data.decode("utf-8")
-    except ValueError:
+    data = _blanked(block, idx, starts, stops)
+    if not _utf8(data):
         return _REFUSED
     if not data.endswith(b"\n"):
         data += b"\n"
     try:
         table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
                                        read_options=pj.ReadOptions(
-                                           use_threads=True,
+                                           use_threads=THREADS > 1,
                                            block_size=max(1 << 16, len(data) // THREADS + 1)))
     except (pa.ArrowException, ValueError):
         return _REFUSED
     if table.num_rows != len(idx):
         return _REFUSED
     return _rows(table, idx + base + 1, lambda k: one(int(idx[k])))
+
+
+def _utf8(data: bytes | bytearray) -> bool:
+    """Whether ``data`` is UTF-8 text (json.loads would reject, or decode otherwise, any
+    other: such lines go the per-line way)."""
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except ValueError:
+        return False
+    return True
+
+
+def _blanked(block: bytes, idx: np.ndarray, starts: np.ndarray,
+             stops: np.ndarray) -> bytes | bytearray:
+    """``block`` with every line but ``idx`` made spaces (pyarrow skips blank lines, so its
+    rows are the lines ``idx`` in order; cheaper than cutting the lines out)."""
+    if len(idx) == len(starts):
+        return block
+    data = bytearray(block)
+    other = np.ones(len(starts), dtype=bool)
+    other[idx] = False
+    for lo, hi in zip(starts[other].tolist(), stops[other].tolist(), strict=True):
+        data[lo:hi] = b" " * (hi - lo)
+        if hi > lo and block[hi - 1] == 10:
+            data[hi - 1] = 10
+    return data
 
 
 def _lines(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> bytes:
@@ -210,9 +254,7 @@ def _parse(data: bytes) -> pa.Table | int | None:
     """The lines parsed; else the row pyarrow's error names (:func:`error_row`), or None."""
     if not data.endswith(b"\n"):
         data += b"\n"
-    try:
-        data.decode("utf-8")  # json.loads would reject (or re-decode) other text: the slow way
-    except ValueError:
+    if not _utf8(data):
         return None
     try:
         table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,

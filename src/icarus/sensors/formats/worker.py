@@ -1,30 +1,36 @@
-"""Reading files in a second process, so that the ingest's two halves run on two cores.
+"""Reading files in worker processes, so that the ingest runs on every core.
 
-The worker reads a file with a built-in reader (parse and vet, see :mod:`.columns`) and, for
-every valid record, its ``sighting_id`` (which depends on the file and line alone). The ingest
-process meanwhile matches, dedupes (content keys are hashed there, for matched rows only) and
-writes the batch before. They
-talk over a socket pair with :mod:`multiprocessing.connection` messages (pickled Arrow tables):
+Each of ``count`` workers reads one shard of a file (:class:`~.columns.Shard`: the blocks
+numbered ``index`` modulo ``count``; parse and vet, see :mod:`.columns`) and makes, for every
+valid record, its ``sighting_id`` (which depends on the file and line alone). The ingest
+process takes their batches in block order and meanwhile matches, dedupes (content keys are
+hashed there, for matched rows only) and writes them. Readers without shards (record-by-record
+ones, plug-ins) are read whole by the first worker. They talk over socket pairs with
+:mod:`multiprocessing.connection` messages (pickled Arrow tables):
 
-* to the worker: ``(reader name, path, file SHA-256)``, or None to stop;
-* from it, per file and in file order: ``("batch", rejects, prepared)`` messages, then
-  ``("end", rejects)`` or ``("error", rejects, exception)``. Rejects are ``(position, reason,
-  raw)`` as the reader gave them, in order; the ingest writes them to its quarantine.
+* to a worker: ``(reader name, path, file SHA-256, index, count)``, or None to stop;
+* from it, per file and in its block order: ``(kind, rejects, prepared)`` messages, kind one of
+  ``batch`` (a batch of the current block), ``block`` (the end of one of its blocks), ``rest``
+  (it reads every block from here on: a block that needs those before it, such as a quoted
+  CSV cell spanning lines), then ``end``, or ``error`` with the exception. Rejects are
+  ``(position, reason, raw)`` as the reader gave them, in order; the ingest writes them to its
+  quarantine in block order, so in line order.
 
-The worker has no side effects (it writes nothing), so a kill of either process leaves only
-what the ingest's crash recovery already removes. It stops when the ingest's end of the socket
-closes (the ingest exited or was killed). The socket's buffer bounds what is in flight: the
-worker prepares at most one batch beyond the one being sent.
+Workers have no side effects (they write nothing), so a kill of any process leaves only what
+the ingest's crash recovery already removes. A worker stops when the ingest's end of its
+socket closes (the ingest exited or was killed). The sockets' buffers bound what is in flight:
+each worker prepares at most one batch beyond the one being sent.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
 import socket
-import subprocess
-import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -32,7 +38,16 @@ import pyarrow as pa
 
 from icarus.core.sinks import RecordSink
 from icarus.sensors.formats.base import READERS, SightingReader
-from icarus.sensors.formats.columns import Batch, batches_of_records, sighting_ids
+from icarus.sensors.formats.columns import (
+    BATCH,
+    BLOCK,
+    REST,
+    Batch,
+    Event,
+    Shard,
+    batches_of_records,
+    sighting_ids,
+)
 
 Reject = tuple[str, str, str | None]
 
@@ -77,10 +92,30 @@ class _Collect:
         return out
 
 
-def serve(fd: int) -> None:
-    """The worker's loop: read the files asked for until told to stop (or the ingest is gone)."""
-    import icarus.sensors.formats  # noqa: F401 - registers the built-in readers
+def _events(reader: SightingReader, path: Path, sink: RecordSink,
+            shard: Shard) -> Iterable[Event]:
+    """The events of ``shard`` of the file; a reader without shards is read whole by the
+    first worker (as one :data:`REST`)."""
+    sharded = getattr(reader, "read_events", None)
+    if sharded is not None:
+        events: Iterable[Event] = sharded(path, sink, shard)
+        return events
+    if shard.index:
+        return ()
 
+    def whole() -> Iterator[Event]:
+        yield REST, None
+        for batch in batches(reader, path, sink):
+            yield BATCH, batch
+    return whole()
+
+
+def serve(fd: int) -> None:
+    """A worker's loop: read the shards asked for until told to stop (or the ingest is gone)."""
+    import icarus.sensors.formats  # noqa: F401 - registers the built-in readers
+    from icarus.sensors.formats import v1_columnar
+
+    v1_columnar.THREADS = 1  # the workers already keep every core busy
     conn = Connection(fd)
     try:
         while True:
@@ -90,12 +125,14 @@ def serve(fd: int) -> None:
                 return
             if task is None:
                 return
-            name, path, sha = task
+            name, path, sha, index, count = task
             sink = _Collect()
             try:
-                for batch in batches(READERS.get(name), Path(path), sink):
-                    conn.send(("batch", sink.take(), prepare(batch, sha)))
-                conn.send(("end", sink.take()))
+                for kind, batch in _events(READERS.get(name), Path(path), sink,
+                                           Shard(index, count)):
+                    conn.send((kind, sink.take(),
+                               None if batch is None else prepare(batch, sha)))
+                conn.send(("end", sink.take(), None))
             except (BrokenPipeError, ConnectionResetError):
                 return
             except Exception as exc:  # handed to the ingest, raised there
@@ -108,74 +145,164 @@ def serve(fd: int) -> None:
         conn.close()
 
 
-class Worker:
-    """The ingest's side: one worker process for the files of one ``ingest_files`` call."""
+Message = tuple[str, list[Reject], object]
 
-    def __init__(self) -> None:
+
+def in_order(shards: Sequence[Callable[[], Message]], sink: RecordSink,
+             path: Path) -> Iterator[Prepared]:
+    """The prepared batches of a file read by ``len(shards)`` workers side by side (each
+    callable gives the next message of one worker), in block order; rejects go to ``sink``
+    in that order too. Raises a worker's error where its block comes."""
+    count = len(shards)
+    block, rest = 0, None
+    while True:  # block by block, each from the worker whose shard holds it
+        ended = rest if rest is not None else block % count
+        kind, rejects, item = shards[ended]()
+        for reject in rejects:
+            sink.reject(*reject)
+        if kind == BATCH:
+            assert isinstance(item, Prepared)
+            yield item
+        elif kind == BLOCK:
+            block += 1
+        elif kind == REST:
+            rest = ended
+        elif kind == "error":
+            assert isinstance(item, BaseException)
+            raise item
+        else:  # "end": there is no such block, the file is done
+            break
+    for other, shard in enumerate(shards):  # the others stopped before it: "end" is next
+        if other == ended:
+            continue
+        kind, rejects, item = shard()
+        for reject in rejects:
+            sink.reject(*reject)
+        if kind == "error":
+            assert isinstance(item, BaseException)
+            raise item
+        if kind != "end":
+            raise RuntimeError(f"{path}: an ingest worker read past the end ({kind})")
+
+
+class _Forked:
+    """A forked child process, with the part of :class:`subprocess.Popen` used here."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._code: int | None = None
+
+    def poll(self) -> int | None:
+        if self._code is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self._code = os.waitstatus_to_exitcode(status)
+        return self._code
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        if self._code is None:
+            self._code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self._code
+
+
+class _Process:
+    """One worker process and the ingest's end of its socket.
+
+    Forked from the ingest process (which has every module loaded: a start costs
+    milliseconds, not the half second of a new interpreter); the child closes the ingest's
+    ends of every other worker's socket, so that each worker sees its socket close when the
+    ingest ends, and leaves with ``os._exit`` (no buffer or exit handler of the ingest runs
+    twice)."""
+
+    def __init__(self, others: Sequence[Connection]) -> None:
         ours, theirs = socket.socketpair()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c",
-             "import sys; from icarus.sensors.formats.worker import serve; "
-             "serve(int(sys.argv[1]))", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                ours.close()
+                for other in others:
+                    os.close(other.fileno())
+                serve(theirs.detach())
+                code = 0
+            finally:
+                os._exit(code)
         theirs.close()
-        self._conn = Connection(ours.detach())
+        self.proc = _Forked(pid)
+        self.conn = Connection(ours.detach())
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None and not self.conn.closed
+
+    def recv(self, path: Path) -> tuple[str, list[Reject], object]:
+        try:
+            message: tuple[str, list[Reject], object] = self.conn.recv()
+        except (EOFError, OSError):
+            raise RuntimeError(f"{path}: an ingest worker stopped (exit code "
+                               f"{self.proc.poll()})") from None
+        return message
+
+
+class Worker:
+    """The ingest's side: ``count`` worker processes for the files of one ``ingest_files``
+    call, each reading a shard of every file."""
+
+    def __init__(self, count: int = 2) -> None:
+        self._procs: list[_Process] = []
+        for _ in range(max(1, count)):
+            self._procs.append(_Process([p.conn for p in self._procs]))
         self._busy = False
 
     def read(self, name: str, path: Path, sha: str,
              sink: RecordSink) -> Generator[Prepared, None, None]:
-        """The prepared batches of ``path`` in order; rejects go to ``sink`` as they arrive.
-        Abandoning the iterator before its end stops the worker (see :meth:`close`)."""
+        """The prepared batches of ``path`` in file order; rejects go to ``sink`` as they
+        arrive. Abandoning the iterator before its end stops the workers (see :meth:`close`)."""
         if self._busy:
-            raise RuntimeError("the ingest worker is still reading another file")
+            raise RuntimeError("the ingest workers are still reading another file")
         if not self.alive:
-            raise RuntimeError(f"{path}: the ingest worker stopped (exit code "
-                               f"{self._proc.poll()})")
+            raise RuntimeError(f"{path}: an ingest worker stopped")
         self._busy = True
-        try:
-            self._conn.send((name, str(path), sha))
-        except OSError:
-            self._busy = False
-            raise RuntimeError(f"{path}: the ingest worker stopped") from None
+        procs, count = self._procs, len(self._procs)
         done = False
         try:
-            while True:
+            for index, proc in enumerate(procs):
                 try:
-                    message = self._conn.recv()
-                except (EOFError, OSError):
-                    raise RuntimeError(f"{path}: the ingest worker stopped (exit code "
-                                       f"{self._proc.poll()})") from None
-                for reject in message[1]:
-                    sink.reject(*reject)
-                if message[0] == "batch":
-                    yield message[2]
-                elif message[0] == "error":
-                    done = True
-                    raise message[2]
-                else:
-                    done = True
-                    return
+                    proc.conn.send((name, str(path), sha, index, count))
+                except OSError:
+                    raise RuntimeError(f"{path}: an ingest worker stopped") from None
+            yield from in_order([partial(proc.recv, path) for proc in procs], sink, path)
+            done = True
         finally:
-            if not done:  # abandoned mid-file: what the worker is sending is of no use
+            if not done:  # abandoned mid-file: what the workers are sending is of no use
                 self.close(kill=True)
             self._busy = False
 
     def close(self, *, kill: bool = False) -> None:
-        """Stop the worker (told to, or killed if ``kill`` or if it is still sending a file)
-        and wait for it."""
-        if self._proc.poll() is None:
-            if kill or self._busy:
-                self._proc.kill()
-            else:
-                try:
-                    self._conn.send(None)  # an idle worker returns at once
-                except OSError:
-                    self._proc.kill()
-            self._proc.wait()
-        self._conn.close()
+        """Stop the workers (told to, or killed if ``kill`` or if they are still sending a
+        file) and wait for them."""
+        for proc in self._procs:
+            if proc.proc.poll() is None:
+                if kill or self._busy:
+                    proc.proc.kill()
+                else:
+                    try:
+                        proc.conn.send(None)  # an idle worker returns at once
+                    except OSError:
+                        proc.proc.kill()
+                proc.proc.wait()
+            proc.conn.close()
 
     @property
     def alive(self) -> bool:
-        """Whether the worker can take a file."""
-        return self._proc.poll() is None and not self._conn.closed
+        """Whether the workers can take a file."""
+        return all(proc.alive for proc in self._procs)
 
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids."""
+        return [proc.proc.pid for proc in self._procs]

@@ -1,0 +1,102 @@
+"""Workers reading shards of a file side by side give what one reader gives, in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from icarus.core.sinks import CollectingSink
+from icarus.sensors.formats import detect, tool_a, tool_b, v1_columnar
+from icarus.sensors.formats.columns import Shard
+from icarus.sensors.formats.worker import Message, Prepared, _Collect, in_order, prepare
+from tests.sensors.conftest import world_files
+
+SHA = "ab" * 32
+
+
+def _awkward_copies(world: Path, out: Path) -> list[Path]:
+    """World files, and copies with what makes a reader read the rest of a file line by line
+    (a quoted CSV cell, a lone CR) in a middle block."""
+    made = []
+    for src in world_files(world):
+        lines = src.read_bytes().splitlines(keepends=True)
+        middle = len(lines) // 2
+        if src.suffix == ".csv":
+            cells = lines[middle].decode().split(";")
+            cells[13] = '"a;b.jpg"'
+            lines[middle] = ";".join(cells).encode()
+        elif src.suffix == ".json":
+            lines[middle] = lines[middle].replace(b"},", b"},\r ", 1)
+        else:
+            lines[middle] = b'{"v": 1, "broken\n'
+        copy = out / f"{src.stem}-x{src.suffix}"
+        copy.write_bytes(b"".join(lines))
+        made.append(copy)
+    return [*world_files(world), *made]
+
+
+def _shard_messages(path: Path, shard: Shard) -> list[Message]:
+    """What a worker sends for ``shard`` of ``path`` (as :func:`worker.serve` sends it)."""
+    reader: Any = detect(path)
+    sink = _Collect()
+    out: list[Message] = [(kind, sink.take(), None if batch is None else prepare(batch, SHA))
+                          for kind, batch in reader.read_events(path, sink, shard)]
+    return [*out, ("end", sink.take(), None)]
+
+
+def _rows(prepared: list[Prepared]) -> tuple[list[int], pa.Table | None, list[bytes]]:
+    lines = [int(x) for p in prepared for x in p.batch.lines]
+    table = pa.concat_tables([p.batch.table for p in prepared]) if prepared else None
+    return lines, table, [i for p in prepared for i in p.ids.to_pylist()]
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_shards_in_order_equal_one_reader(world: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    for module in (v1_columnar, tool_a, tool_b):  # many blocks per file
+        monkeypatch.setattr(module, "BLOCK_BYTES", 16 << 10)
+    rejects, rests = 0, set()
+    for path in _awkward_copies(world, tmp_path):
+        one = CollectingSink()
+        reader: Any = detect(path)
+        whole = [prepare(b, SHA) for b in reader.read_batches(path, one)]
+        messages = [_shard_messages(path, Shard(i, count)) for i in range(count)]
+        if any(kind == "rest" for m in messages for kind, _, _ in m):
+            rests.add(path.name)
+        shards = [iter(m).__next__ for m in messages]
+        both = CollectingSink()
+        merged = list(in_order(shards, both, path))
+        want, got = _rows(whole), _rows(merged)
+        assert got[0] == want[0] and got[2] == want[2], path.name
+        assert want[1] is not None and got[1] is not None and got[1].equals(want[1]), path.name
+        assert both.rejects == one.rejects, path.name
+        rejects += len(one.rejects)
+        assert len(merged) > count  # the file really was cut into blocks
+    assert rejects
+    # A quoted cell, a lone CR: from there one worker reads the rest (and the tool B array's
+    # close, at the end of every tool B file).
+    assert {"de-kad-1-x.csv", "fr-bt-1-x.csv", "es-bt-2-x.json", "nl-gnut-1.json"} <= rests
+
+
+def test_a_worker_error_is_raised_at_its_block(world: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(v1_columnar, "BLOCK_BYTES", 16 << 10)
+    path = next(p for p in world_files(world) if p.suffix == ".jsonl")
+    first = _shard_messages(path, Shard(0, 2))
+    second = _shard_messages(path, Shard(1, 2))
+    kind, _, batch = second[0]  # block 1's batch
+    assert kind == "batch" and isinstance(batch, Prepared)
+    block_1 = int(batch.batch.lines[0])
+    second[0] = ("error", [], OSError("read error in block 1"))
+    got: list[Prepared] = []
+    with pytest.raises(OSError, match="block 1"):
+        for p in in_order([iter(first).__next__, iter(second).__next__], CollectingSink(),
+                          path):
+            got.append(p)
+    # Block 0 was handed on whole, nothing after the error.
+    assert got and [int(x) for p in got for x in p.batch.lines][-1] < block_1
+    assert [int(x) for p in got for x in p.batch.lines] == \
+        [int(x) for _, _, p in first[:1] if isinstance(p, Prepared) for x in p.batch.lines]
