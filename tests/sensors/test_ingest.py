@@ -82,6 +82,27 @@ def test_quarantine_names_file_line_and_reason(
             assert e["raw"].rstrip() in lines[e["line"] - 1].decode().rstrip()
 
 
+def test_each_row_carries_the_gravest_alert_match_of_its_content(
+        ingested: tuple[Settings, list[IngestReport]]) -> None:
+    import numpy as np
+
+    from icarus.bank.service import BankService
+    from icarus.domain.categories import SetKind
+
+    settings, _ = ingested
+    rows = query(settings, "SELECT content_kind, content_id, category, severity, match_set "
+                           "FROM sightings").to_pylist()
+    assert len({r["category"] for r in rows}) > 1 and len({r["severity"] for r in rows}) > 1
+    matcher = BankService(settings).matcher()
+    for r in rows[:3000]:
+        value = np.frombuffer(r["content_id"], dtype=np.uint8).reshape(1, -1)
+        [hits] = matcher.match_exact(r["content_kind"], value)
+        alert = [m for m in hits if m.set_kind is SetKind.ALERT]
+        top = min(alert, key=lambda m: (-int(m.severity), m.set_name, m.row))
+        assert (r["category"], r["severity"], r["match_set"]) == \
+            (top.category.value, int(top.severity), top.set_name)
+
+
 def test_copied_file_under_another_name_adds_only_duplicates(
         world: Path, ingested: tuple[Settings, list[IngestReport]], tmp_path: Path) -> None:
     settings, reports = ingested

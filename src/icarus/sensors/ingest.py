@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import filterfalse
 from pathlib import Path
 from typing import IO, Any
 
@@ -305,20 +306,27 @@ def _gravest(matches: list[Match]) -> Match | None:
 
 class _Matches:
     """Exact matching of a batch's contents against the alert sets, once per distinct content
-    (remembered across batches: a file names few contents many times)."""
+    (remembered across batches: a file names few contents many times).
+
+    Each content is remembered as a small code: 0 for no alert match, else the index of its
+    gravest match's (category, severity, set) among the few such outcomes seen; a batch's
+    columns are then taken from the outcomes by code, with no Python object per row."""
 
     def __init__(self, matcher: Matcher | None) -> None:
         self.matcher = matcher
-        self.known: dict[tuple[str, bytes], Match | None] = {}
+        self.known: dict[str, dict[bytes, int]] = {}
+        self.size = 0
+        self.outcomes: dict[tuple[str, int, str], int] = {}
+        self.category, self.severity, self.match_set = ["none"], [0], [""]
 
     def __call__(self, table: pa.Table) -> tuple[np.ndarray, tuple[pa.Array, pa.Array, pa.Array]]:
         """Whether each row matched an alert set, and its category, severity and set."""
         n = table.num_rows
-        found: list[Match | None] = [None]
         codes = np.zeros(n, dtype=np.int64)
         if self.matcher is not None and n:
-            if len(self.known) > MATCH_CACHE:
+            if self.size > MATCH_CACHE:
                 self.known.clear()
+                self.size = 0
             kinds = table.column("content_kind")
             ids = table.column("content_id")
             for kind in pc.unique(kinds).to_pylist():
@@ -326,26 +334,36 @@ class _Matches:
                 of_kind = ids.take(pa.array(sel))
                 distinct = pc.unique(of_kind)
                 values = distinct.to_pylist()
-                self._lookup(kind, [v for v in values if (kind, v) not in self.known])
-                offset = len(found)
-                found.extend(self.known[(kind, v)] for v in values)
-                codes[sel] = offset + pc.index_in(of_kind, distinct).to_numpy(
-                    zero_copy_only=False)
-        matched = np.array([m is not None for m in found], dtype=bool)[codes]
+                known = self.known.setdefault(kind, {})
+                self._lookup(kind, known, list(filterfalse(known.__contains__, values)))
+                per_value = np.fromiter(map(known.__getitem__, values), np.int64, len(values))
+                codes[sel] = per_value[pc.index_in(of_kind, distinct).to_numpy(
+                    zero_copy_only=False)]
         take = pa.array(codes)
-        category = pa.array([m.category.value if m else "none" for m in found],
-                            pa.string()).take(take)
-        severity = pa.array([int(m.severity) if m else 0 for m in found], pa.int8()).take(take)
-        match_set = pa.array([m.set_name if m else "" for m in found], pa.string()).take(take)
-        return matched, (category, severity, match_set)
+        return codes > 0, (pa.array(self.category, pa.string()).take(take),
+                           pa.array(self.severity, pa.int8()).take(take),
+                           pa.array(self.match_set, pa.string()).take(take))
 
-    def _lookup(self, kind: str, new: list[bytes]) -> None:
+    def _lookup(self, kind: str, known: dict[bytes, int], new: list[bytes]) -> None:
         if not new or self.matcher is None:
             return
         size = len(new[0])
         values = np.frombuffer(b"".join(new), dtype=np.uint8).reshape(len(new), size)
         for cid, hits in zip(new, self.matcher.match_exact(kind, values), strict=True):
-            self.known[(kind, cid)] = _gravest(hits)
+            known[cid] = self._code(_gravest(hits))
+        self.size += len(new)
+
+    def _code(self, match: Match | None) -> int:
+        if match is None:
+            return 0
+        outcome = (match.category.value, int(match.severity), match.set_name)
+        code = self.outcomes.get(outcome)
+        if code is None:
+            code = self.outcomes[outcome] = len(self.category)
+            self.category.append(outcome[0])
+            self.severity.append(outcome[1])
+            self.match_set.append(outcome[2])
+        return code
 
 
 def purge_expired(settings: Settings, *, now: datetime | None = None) -> PurgeReport:
