@@ -124,8 +124,8 @@ from icarus.sensors.formats import worker
 ingest.PART_ROWS = 50  # many parts, so the kill lands between writes
 ingest._workers = lambda paths, readers: 2  # (it must not outlive us)
 start = worker.Worker.__init__
-def init(self, count=2):
-    start(self, count)
+def init(self, count=2, stage=None):
+    start(self, count, stage)
     for pid in self.pids:
         Path(sys.argv[1], f"worker-{pid}.pid").touch()
 worker.Worker.__init__ = init
@@ -211,8 +211,9 @@ def test_columnar_ingest_equals_the_per_record_path(world: Path, tmp_path: Path,
     # in this process: v1 lines one by one, tool A rows through the csv module, gathered into
     # batches.
     _worker(monkeypatch, False)
+    monkeypatch.setattr(v1_columnar, "_whole", lambda *args: v1_columnar._REFUSED)
     monkeypatch.setattr(v1_columnar, "_parse", lambda data: None)
-    monkeypatch.setattr(ingest, "_batches",
+    monkeypatch.setattr(ingest, "batches",
                         lambda reader, path, sink: batches_of_records(reader.read(path, sink)))
     slow = banked_settings(tmp_path / "slow", world)
     want = _everything(slow, ingest_files(slow, files))
@@ -282,8 +283,8 @@ def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,
     workers: list[Worker] = []
     start = Worker.__init__
 
-    def init(self: Worker, count: int = 2) -> None:
-        start(self, count)
+    def init(self: Worker, count: int = 2, stage: object = None) -> None:
+        start(self, count, stage)  # type: ignore[arg-type]
         workers.append(self)
 
     def fail(*args: object) -> None:

@@ -58,8 +58,9 @@ from icarus.sensors.formats.columns import (
     Batch,
     mask_array,
     records_table,
+    sighting_ids,
 )
-from icarus.sensors.formats.worker import Prepared, Worker, batches, prepare
+from icarus.sensors.formats.worker import Worker, batches
 from icarus.sensors.schema import SIGHTINGS
 from icarus.sensors.unmatched import (
     PurgeReport,
@@ -173,11 +174,10 @@ class _Parts:
     at most two are held); :meth:`close` waits for it and fsyncs the parts, several at once.
     """
 
-    def __init__(self, tmp: Path, prefix: str, *, day: str | None = None,
-                 reduced: bool = False) -> None:
+    def __init__(self, tmp: Path, prefix: str, *, day: str | None = None) -> None:
         self.tmp, self.prefix, self.written = tmp, prefix, 0
-        # The unmatched area partitions by ingest day (its retention clock), reduced.
-        self.day, self.reduced = day, reduced
+        # The unmatched area partitions by ingest day (its retention clock).
+        self.day = day
         self.rows: dict[str, list[pa.Table]] = {}
         self.buffered = 0
         self.paths: list[Path] = []
@@ -234,8 +234,6 @@ class _Parts:
     def _write(self, jobs: list[tuple[Path, list[pa.Table]]]) -> None:
         for out, tables in jobs:
             table = pa.concat_tables(tables).combine_chunks()
-            if self.reduced:
-                table = reduce(table)
             pq.write_table(table, out, use_dictionary=[
                 c for c in DICTIONARY_COLUMNS if c in table.column_names])
 
@@ -297,6 +295,46 @@ def _sightings(table: pa.Table, lines: np.ndarray, ids: pa.Array, sha: str,
     columns["source_sha256"] = pa.repeat(pa.scalar(sha), n)
     columns["source_line"] = pa.array(lines, pa.int64())
     return pa.Table.from_arrays([columns[f.name] for f in SIGHTINGS], schema=SIGHTINGS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """A batch made ready for the ledger: ``rows`` (SIGHTINGS) are the records the dataset
+    may keep (alert matches, or all in research mode), ``keys`` their content keys; ``area``
+    the reduced rows for the unmatched area (or None)."""
+
+    read: int
+    not_alert: int
+    rows: pa.Table | None
+    keys: np.ndarray | None
+    area: pa.Table | None
+
+
+class _Stage:
+    """Everything done to a batch before the ledger decides what is new: sighting ids,
+    matching, minimisation, content keys and the rows themselves. Run by the reading thread,
+    or by the worker processes (forked, so they share the loaded matcher)."""
+
+    def __init__(self, matcher: _Matches, *, keep_unmatched: bool, to_area: bool) -> None:
+        self.matcher, self.keep_unmatched, self.to_area = matcher, keep_unmatched, to_area
+
+    def __call__(self, batch: Batch, sha: str) -> _Staged:
+        table, lines = batch.table, batch.lines
+        ids = sighting_ids(sha, lines)
+        matched, found = self.matcher(table)
+        area = None
+        if self.to_area and not matched.all():
+            other = pa.array(~matched)
+            area = reduce(_sightings(table.filter(other), lines[~matched], ids.filter(other),
+                                     sha, None))
+        pending = np.ones(len(lines), dtype=bool) if self.keep_unmatched else matched
+        rows = keys = None
+        if pending.any():
+            sel = pa.array(pending)
+            rows = _sightings(table.filter(sel), lines[pending], ids.filter(sel), sha,
+                              tuple(c.filter(sel) for c in found))
+            keys = content_key_matrix(rows)
+        return _Staged(len(lines), len(lines) - int(pending.sum()), rows, keys, area)
 
 
 def _gravest(matches: list[Match]) -> Match | None:
@@ -419,15 +457,18 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
     :class:`~icarus.core.errors.InputError` for a file not of the format, before it adds anything.
     """
     readers = [READERS.get(fmt) if fmt else detect(p) for p in paths]
-    # Started first: the worker's start overlaps loading the bank.
+    service = BankService(settings)
+    alert_sets = [s.name for s in service.list_sets() if s.kind is SetKind.ALERT]
+    keep_unmatched = settings.sightings_keep_unmatched
+    stage = _Stage(_Matches(service.matcher(alert_sets) if alert_sets else None),
+                   keep_unmatched=keep_unmatched,
+                   to_area=not keep_unmatched and settings.sightings_unmatched_days is not None)
     count = _workers(paths, readers)
-    worker = Worker(count) if count else None
+    # Forked now that the matcher is loaded: the workers stage batches with it.
+    worker = Worker(count, stage) if count else None
     try:
-        service = BankService(settings)
-        alert_sets = [s.name for s in service.list_sets() if s.kind is SetKind.ALERT]
-        matcher = _Matches(service.matcher(alert_sets) if alert_sets else None)
         with _exclusive(settings) as led:
-            return [_ingest_one(settings, led, matcher, p, r, progress, worker)
+            return [_ingest_one(settings, led, stage, p, r, progress, worker)
                     for p, r in zip(paths, readers, strict=True)]
     finally:
         if worker is not None:
@@ -448,24 +489,20 @@ def _workers(paths: Sequence[Path], readers: Sequence[SightingReader]) -> int:
     return min(cpus, WORKERS)
 
 
-def _prepared(reader: SightingReader, path: Path, sha: str, sink: _Quarantine,
-              worker: Worker | None) -> Iterator[Prepared]:
-    """The file's valid records in batches with their sighting ids: from the
-    worker process, else read and prepared here (by a second thread, see :func:`_ahead`)."""
+def _staged(reader: SightingReader, path: Path, sha: str, sink: _Quarantine, stage: _Stage,
+            worker: Worker | None) -> Iterator[_Staged]:
+    """The file's valid records in staged batches: from the worker processes, else read
+    and staged here by a second thread (see :func:`_ahead`)."""
     if worker is not None and worker.alive:
         return worker.read(reader.NAME, path, sha, sink)
-    return (prepare(batch, sha) for batch in _batches(reader, path, sink))
+    return _ahead(stage(batch, sha) for batch in batches(reader, path, sink))
 
 
-def _batches(reader: SightingReader, path: Path, sink: _Quarantine) -> Iterator[Batch]:
-    """The file's valid records in columns (read in this process, a thread ahead)."""
-    return _ahead(batches(reader, path, sink))
-
-
-def _ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
-    """``batches``, read by a second thread up to :data:`AHEAD` batches ahead, so that parsing
-    the next block overlaps matching and storing this one (pyarrow, numpy, hashlib and SQLite
-    release the GIL in their heavy parts). Errors of the reader are raised here, in order."""
+def _ahead(batches: Iterator[_Staged]) -> Iterator[_Staged]:
+    """``batches``, read and staged by a second thread up to :data:`AHEAD` batches ahead, so
+    that parsing and staging the next block overlaps deduplicating and storing this one
+    (pyarrow, numpy, hashlib and SQLite release the GIL in their heavy parts). Errors of the
+    reader are raised here, in order."""
     slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=AHEAD)
     stop = threading.Event()
 
@@ -503,47 +540,34 @@ def _ahead(batches: Iterator[Batch]) -> Iterator[Batch]:
         worker.join()
 
 
-def _ingest_one(settings: Settings, led: Ledger, matcher: _Matches, path: Path,
+def _ingest_one(settings: Settings, led: Ledger, stage: _Stage, path: Path,
                 reader: SightingReader, progress: Callable[[Path, int], None] | None,
                 worker: Worker | None) -> IngestReport:
     sha = file_sha256(path)
     retention = settings.sightings_retention_days
     if led.has_file(sha):
         return IngestReport(str(path), sha, reader.NAME, True, retention_days=retention)
-    keep_unmatched = settings.sightings_keep_unmatched
-    to_area = not keep_unmatched and settings.sightings_unmatched_days is not None
     root = dataset_dir(settings)
     tmp = root / f".tmp-{sha}"
     quarantine = _Quarantine(tmp / "quarantine.jsonl", path)
     parts = _Parts(tmp / "parts", sha[:16])
-    area = _Parts(tmp / "unmatched", sha[:16], reduced=True,
-                  day=datetime.now(UTC).strftime("%Y-%m-%d"))
+    area = _Parts(tmp / "unmatched", sha[:16], day=datetime.now(UTC).strftime("%Y-%m-%d"))
     counts = {"read": 0, "kept": 0, "not_alert": 0, "duplicates": 0}
     led.begin()
-    source = _prepared(reader, path, sha, quarantine, worker)
+    source = _staged(reader, path, sha, quarantine, stage, worker)
     try:
-        for prep in source:
-            table, lines, ids = prep.batch.table, prep.batch.lines, prep.ids
-            matched, found = matcher(table)
-            counts["read"] += len(lines)
-            if to_area and not matched.all():
-                other = pa.array(~matched)
-                area.add(_sightings(table.filter(other), lines[~matched], ids.filter(other), sha,
-                                    None))
-            pending = np.ones(len(lines), dtype=bool) if keep_unmatched else matched
-            counts["not_alert"] += len(lines) - int(pending.sum())
-            if pending.any():
-                sel = pa.array(pending)
-                rows = table.filter(sel)
-                fresh = led.add_key_matrix(content_key_matrix(rows))
+        for staged in source:
+            counts["read"] += staged.read
+            counts["not_alert"] += staged.not_alert
+            if staged.area is not None:
+                area.add(staged.area)
+            if staged.rows is not None and staged.keys is not None:
+                fresh = led.add_key_matrix(staged.keys)
                 kept = int(fresh.sum())
                 counts["kept"] += kept
                 counts["duplicates"] += len(fresh) - kept
                 if kept:
-                    new = pa.array(fresh)
-                    parts.add(_sightings(rows.filter(new), lines[pending][fresh],
-                                         ids.filter(sel).filter(new), sha,
-                                         tuple(c.filter(sel).filter(new) for c in found)))
+                    parts.add(staged.rows.filter(pa.array(fresh)))
             if progress:
                 progress(path, counts["read"] + quarantine.count)
         counts["read"] += quarantine.count
@@ -562,7 +586,7 @@ def _ingest_one(settings: Settings, led: Ledger, matcher: _Matches, path: Path,
     return IngestReport(str(path), sha, reader.NAME, False, quarantined=quarantine.count,
                         quarantine_path=str(q_path) if q_path else None,
                         parts=parts.written, retention_days=retention,
-                        unmatched=counts["not_alert"] if to_area else 0, **counts)
+                        unmatched=counts["not_alert"] if stage.to_area else 0, **counts)
 
 
 def _commit(settings: Settings, led: Ledger, tmp: Path, sha: str, has_rejects: bool,

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -110,8 +111,15 @@ def _events(reader: SightingReader, path: Path, sink: RecordSink,
     return whole()
 
 
-def serve(fd: int) -> None:
-    """A worker's loop: read the shards asked for until told to stop (or the ingest is gone)."""
+Stage = Callable[[Batch, str], object]
+"""What a worker does to each batch of a file before sending it (given the file's SHA-256):
+:func:`prepare` by default; the ingest's own staging (matching, content keys, rows) when it
+forks its workers with it."""
+
+
+def serve(fd: int, stage: Stage | None = None) -> None:
+    """A worker's loop: read the shards asked for until told to stop (or the ingest is gone);
+    each batch is sent as ``stage`` (default :func:`prepare`) makes it."""
     import icarus.sensors.formats  # noqa: F401 - registers the built-in readers
     from icarus.sensors.formats import v1_columnar
 
@@ -131,7 +139,7 @@ def serve(fd: int) -> None:
                 for kind, batch in _events(READERS.get(name), Path(path), sink,
                                            Shard(index, count)):
                     conn.send((kind, sink.take(),
-                               None if batch is None else prepare(batch, sha)))
+                               None if batch is None else (stage or prepare)(batch, sha)))
                 conn.send(("end", sink.take(), None))
             except (BrokenPipeError, ConnectionResetError):
                 return
@@ -149,8 +157,8 @@ Message = tuple[str, list[Reject], object]
 
 
 def in_order(shards: Sequence[Callable[[], Message]], sink: RecordSink,
-             path: Path) -> Iterator[Prepared]:
-    """The prepared batches of a file read by ``len(shards)`` workers side by side (each
+             path: Path) -> Iterator[Any]:
+    """The staged batches of a file read by ``len(shards)`` workers side by side (each
     callable gives the next message of one worker), in block order; rejects go to ``sink``
     in that order too. Raises a worker's error where its block comes."""
     count = len(shards)
@@ -161,7 +169,6 @@ def in_order(shards: Sequence[Callable[[], Message]], sink: RecordSink,
         for reject in rejects:
             sink.reject(*reject)
         if kind == BATCH:
-            assert isinstance(item, Prepared)
             yield item
         elif kind == BLOCK:
             block += 1
@@ -218,7 +225,7 @@ class _Process:
     ingest ends, and leaves with ``os._exit`` (no buffer or exit handler of the ingest runs
     twice)."""
 
-    def __init__(self, others: Sequence[Connection]) -> None:
+    def __init__(self, others: Sequence[Connection], stage: Stage | None) -> None:
         ours, theirs = socket.socketpair()
         pid = os.fork()
         if pid == 0:  # the worker
@@ -227,7 +234,7 @@ class _Process:
                 ours.close()
                 for other in others:
                     os.close(other.fileno())
-                serve(theirs.detach())
+                serve(theirs.detach(), stage)
                 code = 0
             finally:
                 os._exit(code)
@@ -250,17 +257,18 @@ class _Process:
 
 class Worker:
     """The ingest's side: ``count`` worker processes for the files of one ``ingest_files``
-    call, each reading a shard of every file."""
+    call, each reading a shard of every file and sending each batch as ``stage`` makes it
+    (forked: ``stage`` may use anything the ingest process holds, e.g. its bank matcher)."""
 
-    def __init__(self, count: int = 2) -> None:
+    def __init__(self, count: int = 2, stage: Stage | None = None) -> None:
         self._procs: list[_Process] = []
         for _ in range(max(1, count)):
-            self._procs.append(_Process([p.conn for p in self._procs]))
+            self._procs.append(_Process([p.conn for p in self._procs], stage))
         self._busy = False
 
     def read(self, name: str, path: Path, sha: str,
-             sink: RecordSink) -> Generator[Prepared, None, None]:
-        """The prepared batches of ``path`` in file order; rejects go to ``sink`` as they
+             sink: RecordSink) -> Generator[Any, None, None]:
+        """The staged batches of ``path`` in file order; rejects go to ``sink`` as they
         arrive. Abandoning the iterator before its end stops the workers (see :meth:`close`)."""
         if self._busy:
             raise RuntimeError("the ingest workers are still reading another file")
