@@ -30,24 +30,27 @@ import pyarrow.parquet as pq
 from icarus.core.settings import Settings
 from icarus.sensors.schema import SIGHTINGS
 
-KEY_VERSION = 1
+KEY_VERSION = 2
 """The definition of content keys in a ledger (``PRAGMA user_version``): 0 hashed the Python
-text of a record (before the columnar ingest), 1 hashes :func:`content_keys`' encoding."""
+text of a record (before the columnar ingest), 1 a text encoding (decimal lengths and
+numbers), 2 hashes :func:`content_keys`' binary encoding."""
 KEY_FIELDS = ("observed_at", "network", "ip", "port", "content_kind", "content_id", "sensor",
               "evidence", "record_id", "file_name", "file_size", "user_hash", "ed2k_client_id",
               "guid", "peer_id", "client", "nickname")
 """The v1 fields of a stored sighting: the ones its content key covers."""
 _DIGEST = methodcaller("digest")
-_COLON, _COMMA, _ABSENT = pa.scalar(b":"), pa.scalar(b","), pa.scalar(b"-")
+_EMPTY = pa.scalar(b"")
+_ABSENT = 0xFFFFFFFF
 
 
 def content_keys(table: pa.Table) -> list[bytes]:
     """For each row (of a table with the :data:`KEY_FIELDS`), 16 bytes that are equal for two
     rows exactly when every v1 field is equal.
 
-    The key is the first 16 bytes of the SHA-256 of an unambiguous encoding: per field, absent
-    as ``-`` or ``<byte length>:<bytes>`` (times as integer microseconds since the epoch,
-    integers in decimal, text as UTF-8, digests raw), joined by commas.
+    The key is the first 16 bytes of the SHA-256 of an unambiguous encoding: per field in
+    :data:`KEY_FIELDS` order, absent as the 4 bytes ``FF FF FF FF``, else its length as a
+    4-byte big-endian number and its bytes (times as microseconds since the epoch and integers
+    as 8-byte big-endian two's complement, text as UTF-8, digests raw).
     """
     return [digest[:16] for digest in map(_DIGEST, map(hashlib.sha256, _encoded(table)))]
 
@@ -59,19 +62,35 @@ def content_key_matrix(table: pa.Table) -> np.ndarray:
     return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)[:, :16]
 
 
+def _fixed(matrix: np.ndarray) -> pa.Array:
+    """The rows of an ``(n, width)`` byte array as a binary array."""
+    n, width = matrix.shape
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), n, [None, pa.py_buffer(np.ascontiguousarray(matrix).tobytes())],
+    ).cast(pa.binary())
+
+
 def _encoded(table: pa.Table) -> list[bytes]:
-    """The encoding of each row that :func:`content_keys` hashes."""
-    encoded = []
+    """The encoding of each row that :func:`content_keys` hashes (built in columns)."""
+    n = table.num_rows
+    pieces = []
     for name in KEY_FIELDS:
         col = table.column(name)
-        if pa.types.is_timestamp(col.type):
-            col = pc.cast(pc.cast(col, pa.int64()), pa.string())
-        elif pa.types.is_integer(col.type):
-            col = pc.cast(col, pa.string())
-        col = pc.cast(col, pa.binary())
-        size = pc.cast(pc.cast(pc.binary_length(col), pa.string()), pa.binary())
-        encoded.append(pc.fill_null(pc.binary_join_element_wise(size, col, _COLON), _ABSENT))
-    joined: list[bytes] = pc.binary_join_element_wise(*encoded, _COMMA).to_pylist()
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if pa.types.is_timestamp(col.type) or pa.types.is_integer(col.type):
+            numbers = np.asarray(pc.fill_null(col.cast(pa.int64()), 0).to_numpy(),
+                                 dtype=np.int64)
+            value = _fixed(numbers.astype(">i8").view(np.uint8).reshape(n, 8))
+            length = np.where(valid, 8, _ABSENT)
+        else:
+            raw = col if pa.types.is_binary(col.type) else col.cast(pa.binary())
+            value = pc.fill_null(raw, _EMPTY)
+            length = np.where(valid, np.asarray(pc.fill_null(pc.binary_length(raw), 0)
+                                                .to_numpy(zero_copy_only=False)), _ABSENT)
+        pieces += [_fixed(length.astype(">u4").view(np.uint8).reshape(n, 4)), value]
+    joined: list[bytes] = pc.binary_join_element_wise(*pieces, _EMPTY).to_pylist()
     return joined
 
 
