@@ -122,7 +122,7 @@ from icarus.core.settings import load_settings
 from icarus.sensors import ingest
 from icarus.sensors.formats import worker
 ingest.PART_ROWS = 50  # many parts, so the kill lands between writes
-ingest._workers = lambda paths, readers: 2  # (it must not outlive us)
+ingest._workers = lambda settings, paths, readers: 2  # (it must not outlive us)
 start = worker.Worker.__init__
 def init(self, count=2, stage=None):
     start(self, count, stage)
@@ -185,7 +185,7 @@ def test_keep_unmatched_keeps_benign_sightings(world: Path, tmp_path: Path) -> N
 
 def _worker(monkeypatch: pytest.MonkeyPatch, use: bool) -> None:
     """Read through the worker process (whatever the files' size and the CPUs), or not."""
-    monkeypatch.setattr(ingest, "_workers", lambda paths, readers: 2 if use else 0)
+    monkeypatch.setattr(ingest, "_workers", lambda settings, paths, readers: 2 if use else 0)
 
 
 def _everything(settings: Settings, reports: list[IngestReport]) -> dict[str, object]:

@@ -32,7 +32,8 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1,
         ge=1,
         le=256,
-        description="Parallel workers for hashing and scanning (default: all cores).",
+        description="Parallel workers for hashing, scanning and reading sighting files "
+        "(default: all cores).",
     )
     ed2k_variant: Literal["red", "blue"] = Field(
         default="red",

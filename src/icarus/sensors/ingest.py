@@ -78,10 +78,11 @@ MATCH_CACHE = 1 << 20
 """Distinct contents whose match is remembered across batches (then the memory is cleared)."""
 WORKER_BYTES: int | None = 8 << 20
 """Files of at least this many bytes in all are read by worker processes, each a shard of
-every file (see :mod:`~icarus.sensors.formats.worker`), if there are two CPUs or more; None:
-never (all is read in this process, by a second thread)."""
-WORKERS = 2
-"""Worker processes at most (one per CPU up to this)."""
+every file (see :mod:`~icarus.sensors.formats.worker`), if the ``workers`` setting and the
+CPUs allow two or more; None: never (all is read in this process, by a second thread)."""
+WORKERS = 8
+"""Worker processes at most (each holds a block or two; the ingest process, which dedupes
+and writes for all of them, is the limit beyond that)."""
 DICTIONARY_COLUMNS = ("network", "content_kind", "sensor", "evidence", "category", "match_set",
                       "source_sha256", "client")
 """Columns of few distinct values, dictionary-encoded in parts (the others are not: a
@@ -463,7 +464,7 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
     stage = _Stage(_Matches(service.matcher(alert_sets) if alert_sets else None),
                    keep_unmatched=keep_unmatched,
                    to_area=not keep_unmatched and settings.sightings_unmatched_days is not None)
-    count = _workers(paths, readers)
+    count = _workers(settings, paths, readers)
     # Forked now that the matcher is loaded: the workers stage batches with it.
     worker = Worker(count, stage) if count else None
     try:
@@ -475,18 +476,20 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
             worker.close()
 
 
-def _workers(paths: Sequence[Path], readers: Sequence[SightingReader]) -> int:
-    """How many worker processes read the files (0: none, read here): one per CPU
-    (:data:`WORKERS` at most) for built-in readers (a plug-in registered at run time is not in
-    the workers' registry), with at least two CPUs, and files of at least
-    :data:`WORKER_BYTES` in all (below that, starting them costs more than they save)."""
-    cpus = len(os.sched_getaffinity(0))
-    if WORKER_BYTES is None or cpus < 2 \
+def _workers(settings: Settings, paths: Sequence[Path],
+             readers: Sequence[SightingReader]) -> int:
+    """How many worker processes read the files (0: none, read here): the ``workers``
+    setting, at most one per CPU and :data:`WORKERS`, when that is two or more, for built-in
+    readers (a plug-in registered at run time may not be in a forked worker's registry), and
+    files of at least :data:`WORKER_BYTES` in all (below that, forking costs more than the
+    workers save)."""
+    count = min(settings.workers, len(os.sched_getaffinity(0)), WORKERS)
+    if WORKER_BYTES is None or count < 2 \
             or not all(any(r is b for b in BUILTIN) for r in readers):
         return 0
     if sum(p.stat().st_size for p in paths) < WORKER_BYTES:
         return 0
-    return min(cpus, WORKERS)
+    return count
 
 
 def _staged(reader: SightingReader, path: Path, sha: str, sink: _Quarantine, stage: _Stage,
