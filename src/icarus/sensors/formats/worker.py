@@ -28,6 +28,7 @@ import os
 import pickle
 import signal
 import socket
+import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -227,7 +228,11 @@ class _Process:
 
     def __init__(self, others: Sequence[Connection], stage: Stage | None) -> None:
         ours, theirs = socket.socketpair()
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when forking a process with threads (e.g. pyarrow's pool):
+            # the child only reads files with its own objects, it takes none of their locks.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the worker
             code = 1
             try:
