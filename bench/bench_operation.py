@@ -7,8 +7,8 @@ accounting of the waited-for child) on a fresh workspace:
 2. ``icarus sightings ingest WORLD/sightings/*`` (exit 1 is expected: the world holds
    malformed records, which are quarantined);
 3. ``icarus analyze`` with the world's earlier intelligence, timed per analysis stage
-   (:data:`icarus.intel.analyze.STAGES`, with the process's resident and peak memory at the
-   end of each).
+   (:data:`icarus.intel.analyze.STAGES`, with the process's resident memory at the end of each,
+   the stage's own peak and the peak so far).
 
 Issue #4 target, on the large world (``icarus sim world --seed 1 --scale large``, about 10 M
 sightings): import + ingest + analyze <= 10 min in total on 2 cores, peak RSS <= 4 GB.
@@ -64,20 +64,40 @@ def _memory() -> tuple[float, float]:
     return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
 
 
+def _reset_peak() -> bool:
+    """Reset the kernel's peak resident memory of this process to its current value (Linux:
+    /proc/self/clear_refs), so the next reading is one stage's own peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def analyze_child(home: Path, world: Path) -> None:
-    """(In the child) run the analysis, printing one JSON line per finished stage."""
+    """(In the child) run the analysis, printing one JSON line per finished stage.
+
+    Each stage's own peak needs the kernel's high-water mark reset at its start, which the
+    parent's accounting of this child (``ru_maxrss``) then misses: the child prints the peak of
+    the whole analysis last (``{"peak_mib": ...}``) for the parent to use."""
     from icarus.core.settings import load_settings
     from icarus.intel.analyze import analyze, default_out_dir
 
     marks: list[tuple[str, float]] = []
+    overall = _memory()[1]  # the peak so far (imports), then each stage's
+    resets = _reset_peak()
 
     def step(stage: str) -> None:
+        nonlocal overall
         now = time.perf_counter()
+        rss, peak = _memory()
+        overall = max(overall, peak)
         if marks:
             name, began = marks[-1]
-            rss, peak = _memory()
             print(json.dumps({"stage": name, "seconds": now - began, "rss_mib": rss,
-                              "peak_mib": peak}), flush=True)
+                              "stage_peak_mib": peak if resets else None,
+                              "peak_mib": overall}), flush=True)
+        _reset_peak()
         marks.append((stage, now))
 
     settings = load_settings(home=str(home))
@@ -86,6 +106,7 @@ def analyze_child(home: Path, world: Path) -> None:
     step("")
     print(json.dumps({"report": {"sightings": report.sightings, "subjects": report.subjects,
                                  "suspects": report.suspects}}), flush=True)
+    print(json.dumps({"peak_mib": max(overall, _memory()[1])}), flush=True)
 
 
 def main() -> None:
@@ -119,6 +140,10 @@ def main() -> None:
         print(f"  ingest done, load {load_average()}", flush=True)
         analysis = run_child([sys.executable, __file__, "--world", str(args.world),
                               "--child-analyze", str(home)])
+        # The child resets its high-water mark per stage: its own whole-run peak counts too.
+        analysis["rss_mib"] = max([analysis["rss_mib"], *(
+            json.loads(line)["peak_mib"] for line in analysis["stdout"].splitlines()
+            if line.startswith('{"peak_mib"'))])
         stages.append(("analyze", analysis))
         print(f"  analyze done, load {load_average()}", flush=True)
     finally:
@@ -134,8 +159,9 @@ def main() -> None:
     print("\nanalysis stages:")
     detail = [json.loads(line) for line in analysis["stdout"].splitlines()
               if line.startswith("{")]
-    print_table(["stage", "wall s", "RSS at end MiB", "peak so far MiB"],
+    print_table(["stage", "wall s", "RSS at end MiB", "stage peak MiB", "peak so far MiB"],
                 [[d["stage"], f"{d['seconds']:.1f}", f"{d['rss_mib']:,.0f}",
+                  "n/a" if d["stage_peak_mib"] is None else f"{d['stage_peak_mib']:,.0f}",
                   f"{d['peak_mib']:,.0f}"] for d in detail if "stage" in d])
     summary: dict[str, Any] = next((d["report"] for d in detail if "report" in d), {})
     print(f"analysed {summary}")

@@ -1,6 +1,7 @@
 """The shortcuts that let the analysis run ten million rows give what the general paths give:
-subjects without a join when resolve's row order is kept, labels without resolve's tables, and
-candidates that do not depend on the unmatched area's row order."""
+subjects without a join when resolve's row order is kept, labels without resolve's tables (also
+from columns handed over one at a time), int32 codes without overflow, and candidates that do
+not depend on the unmatched area's row order nor on the assignments' order."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
+from icarus.core.errors import InputError
+from icarus.intel import resolve_graph
 from icarus.intel.candidates import find_candidates
 from icarus.intel.deconflict import aligned_subjects, with_subjects
 from icarus.intel.geo import AnonymiserList, Locator
-from icarus.intel.resolve import resolve_subjects, subject_labels
+from icarus.intel.resolve import LABELLED, resolve_subjects, subject_labels
+from icarus.intel.resolve_graph import components, id_codes
+from icarus.intel.resolve_links import consecutive_spans, shared_share
 from icarus.intel.score import score_subjects
 from icarus.sensors.schema import SIGHTINGS
 
@@ -87,5 +93,79 @@ def test_candidates_do_not_depend_on_the_unmatched_row_order() -> None:
     first = find_candidates(alert, unmatched, assignments, scores, locator=LOCATOR)
     perm = pa.array(np.random.default_rng(5).permutation(unmatched.num_rows))
     again = find_candidates(alert, unmatched.take(perm), assignments, scores, locator=LOCATOR)
+    assert first.num_rows > 0
+    assert first.equals(again)
+
+
+def test_labels_from_columns_handed_over_are_the_tables() -> None:
+    """A column source over two tables (the way candidates resolve) is asked for each column
+    once, and gives the labels of the two tables joined."""
+    first, second = _rows(120, 6, matched=True), _rows(180, 7, matched=False)
+    tables = [first.select(LABELLED), second.select(LABELLED)]
+    asked: list[str] = []
+
+    def source(name: str) -> pa.ChunkedArray:
+        asked.append(name)
+        chunks = [c for t in tables for c in t[name].chunks]
+        tables[:] = [t.drop_columns([name]) for t in tables]
+        return pa.chunked_array(chunks, SIGHTINGS.field(name).type)
+
+    label = subject_labels(source, locator=LOCATOR)
+    assert sorted(asked) == sorted(LABELLED)  # each once
+    expected = subject_labels(pa.concat_tables([first, second]), locator=LOCATOR)
+    assert label.tolist() == expected.tolist()
+    subject = resolve_subjects(pa.concat_tables([first, second]), locator=LOCATOR)
+    pairs = set(zip(subject.assignments["subject_id"].to_pylist(), label.tolist(), strict=True))
+    assert len(pairs) == len(set(label.tolist())) > 3
+
+
+def test_int32_codes_do_not_overflow_in_products() -> None:
+    """Labels and item codes held as int32 are combined (label * items + item) beyond 2**31:
+    the products are computed in int64."""
+    big = 70_000  # 70,000 * 70,000 > 2**31
+    a, b = np.array([big - 2], np.int32), np.array([big - 1], np.int32)
+    lib_label = np.array([big - 2, big - 2, big - 1], np.int32)
+    lib_item = np.array([big - 1, 5, big - 1], np.int32)
+    shared, smaller = shared_share(a, b, lib_label, lib_item, big)
+    assert (shared.tolist(), smaller.tolist()) == ([1], [1])
+    # Two labels following each other on one key (rows 0 and 1 of a sighting set of 2**16+).
+    n = 1 << 17
+    t = np.arange(n, dtype=np.int64) * 1_000_000
+    pos = np.arange(n, dtype=np.int32)
+    rows = np.array([0, 1], dtype=np.int32)
+    la, lb, ra, rb = consecutive_spans(np.array([n - 1, n - 1], np.int32),
+                                       np.array([n - 2, n - 1], np.int32), t, pos, rows, 10**6)
+    assert (la.tolist(), lb.tolist(), ra.tolist(), rb.tolist()) == ([n - 2], [n - 1], [0], [1])
+    comp = components(n, np.array([n - 1], np.int32), np.array([3], np.int32))
+    assert comp.dtype == np.int32 and comp[n - 1] == 3
+
+
+def test_a_repeated_id_is_found_across_the_compared_slices(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sorted ids are compared a slice at a time: a repeat on a slice's edge is found too."""
+    monkeypatch.setattr(resolve_graph, "_CHECK_ROWS", 3)
+    ids = [bytes([i]) * 16 for i in (9, 1, 5, 7, 3, 2, 8)]
+    assert id_codes(pa.array(ids, pa.binary(16))).tolist() == [6, 0, 3, 4, 2, 1, 5]
+    by_rank = sorted(range(len(ids)), key=ids.__getitem__)  # the row of each rank
+    for r in range(len(ids) - 1):  # ranks r and r + 1 made one: a repeat at each place
+        a, b = by_rank[r], by_rank[r + 1]
+        repeated = list(ids)
+        repeated[b] = ids[a]
+        chunked = pa.chunked_array([repeated[:4], repeated[4:]], pa.binary(16))
+        with pytest.raises(InputError, match=f"row {min(a, b) + 1} and row {max(a, b) + 1}"):
+            id_codes(chunked)
+
+
+def test_candidates_with_assignments_in_another_order() -> None:
+    """The subjects of alert sightings looked up (assignments in another order) weigh as
+    when taken in resolve's row order."""
+    alert = _rows(150, 8, matched=True)
+    unmatched = _rows(400, 9, matched=False)
+    assignments = resolve_subjects(alert, locator=LOCATOR).assignments
+    scores = score_subjects(alert, assignments)
+    first = find_candidates(alert, unmatched, assignments, scores, locator=LOCATOR)
+    shuffled = assignments.take(pa.array(np.random.default_rng(2).permutation(150)))
+    assert aligned_subjects(alert, shuffled) is None
+    again = find_candidates(alert, unmatched, shuffled, scores, locator=LOCATOR)
     assert first.num_rows > 0
     assert first.equals(again)

@@ -189,11 +189,13 @@ def analyze(settings: Settings, *, operation: str, out_dir: Path,
         else:
             alert = sightings.filter(matched).select(LABELLED)
             unknown = sightings.filter(pc.invert(matched)).select(_UNKNOWN)
-        del sightings, matched
-        # The area is handed over, not kept here: candidates drop what they no longer need.
-        out.add("candidates", find_candidates(alert, _read_unmatched(settings, unknown),
-                                              assignments, leads, locator=locator))
-        del alert, unknown
+        del sightings, matched, subject
+        # Handed over, not kept here: candidate discovery lets each column go once it has read
+        # it (popped from a list, the call's arguments are the tables' only references).
+        tables = [alert, _read_unmatched(settings, unknown), assignments]
+        del alert, unknown, assignments
+        out.add("candidates", find_candidates(tables.pop(0), tables.pop(0), tables.pop(0),
+                                              leads, locator=locator))
         step(STAGES[6])
         files = out.finish(manifest)
     except BaseException:

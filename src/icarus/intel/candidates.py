@@ -17,6 +17,7 @@ ranks near 1 or below, and an item one suspect holds alone is not taken as prove
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,6 +27,7 @@ from icarus.intel.candidates_groups import group_identifiers
 from icarus.intel.deconflict import aligned_subjects
 from icarus.intel.geo import Locator
 from icarus.intel.resolve import LABELLED, subject_labels
+from icarus.intel.resolve_graph import dictionary_codes
 from icarus.sensors.schema import SIGHTINGS
 
 __all__ = ["CANDIDATES", "PRIOR_HOLDERS", "find_candidates"]
@@ -65,36 +67,38 @@ def find_candidates(alert: pa.Table, unmatched: pa.Table, assignments: pa.Table,
     also ``content_kind``, ``file_name`` (SIGHTINGS types). Only files held by at least
     ``min_suspects`` suspects are listed; ties are broken by suspect holders, then kind and
     digest, so the output depends only on the input.
+
+    A caller may hand ``alert``, ``unmatched`` and ``assignments`` over without keeping them
+    (ten million sightings): each column is let go as soon as it has been read.
     """
     if unmatched.num_rows == 0:
         return CANDIDATES.empty_table()
-    labelled = pa.schema([SIGHTINGS.field(c) for c in LABELLED])
-    union = pa.concat_tables([alert.select(LABELLED).cast(labelled),
-                              unmatched.select(LABELLED).cast(labelled)])
-    # What is needed once the subjects are known: the rest may go before resolution's peak
-    # (the caller may hand ``unmatched`` over without keeping it).
-    unmatched = unmatched.select(["content_kind", "content_id", "file_size", "file_name",
-                                  "observed_at"])
-    # The joint subjects as integers: only which rows are one subject matters here.
-    joint = pa.chunked_array([subject_labels(union, locator=locator)])
-    del union
     n_alert = alert.num_rows
-    weights = _weights(alert, assignments, scores, joint.slice(0, n_alert))
-    seen = pa.table({"kind": unmatched["content_kind"], "id": unmatched["content_id"],
-                     "size": unmatched["file_size"], "name": unmatched["file_name"]})
-    ids = group_identifiers(seen)
-    del seen
-    rows = pa.table({"kind": unmatched["content_kind"], "id": unmatched["content_id"],
-                     "s": joint.slice(n_alert), "t": unmatched["observed_at"]})
-    # (identifier, holder) first: far fewer rows than sightings to join with the groups
-    pairs = rows.group_by(["kind", "id", "s"], use_threads=False).aggregate(
+    weight = _row_weights(alert, assignments, scores)
+    del assignments
+    # The files first (grouping needs no subject): each unmatched sighting's file group.
+    ids = group_identifiers(pa.table({
+        "kind": unmatched["content_kind"], "id": unmatched["content_id"],
+        "size": unmatched["file_size"], "name": unmatched["file_name"]}))
+    file = _file_groups(unmatched["content_kind"], unmatched["content_id"], ids)
+    seen_at = unmatched["observed_at"]
+    # The joint subjects as integers (only which rows are one subject matters here): resolution
+    # reads each column of both tables once, and no table here keeps it after.
+    source = _Handover([alert.select(LABELLED), unmatched.select(LABELLED)])
+    del alert, unmatched
+    joint = subject_labels(source, locator=locator)
+    del source
+    # Each joint subject holding alert sightings (``s``): its best lead score over the best
+    # lead's (``w``), at least 0.05 so that a weakly scored suspect stays a suspect.
+    weights = pa.table({"s": joint[:n_alert], "w": weight}).group_by(
+        "s", use_threads=False).aggregate([("w", "max")]).rename_columns({"w_max": "w"})
+    del weight
+    rows = pa.table({"group": file, "s": joint[n_alert:], "t": seen_at})
+    del joint, file, seen_at
+    # (file, holder): first and last seen
+    per = rows.group_by(["group", "s"], use_threads=False).aggregate(
         [("t", "min"), ("t", "max")])
     del rows
-    pairs = pairs.join(ids.select(["kind", "id", "group"]), ["kind", "id"], use_threads=False)
-    per = pairs.group_by(["group", "s"], use_threads=False).aggregate(
-        [("t_min", "min"), ("t_max", "max")]).rename_columns(
-        {"t_min_min": "t_min", "t_max_max": "t_max"})
-    del pairs
     per = per.join(weights, "s", use_threads=False)
     w = pc.fill_null(per["w"], 0.0)
     per = per.set_column(per.schema.get_field_index("w"), "w", w).append_column(
@@ -117,25 +121,52 @@ def find_candidates(alert: pa.Table, unmatched: pa.Table, assignments: pa.Table,
     return _table(items, ids, p0)
 
 
-def _weights(alert: pa.Table, assignments: pa.Table, scores: pa.Table,
-             joint: pa.ChunkedArray) -> pa.Table:
-    """Each joint subject holding alert sightings (``s``): its best lead score over the best
-    lead's (``w``), at least 0.05 so that a weakly scored suspect stays a suspect."""
+class _Handover:
+    """The columns of several tables (one row order: theirs, one after the other), each given
+    once as one chunked array and dropped from the tables then."""
+
+    def __init__(self, tables: list[pa.Table]) -> None:
+        self.tables = tables
+
+    def __call__(self, name: str) -> pa.ChunkedArray:
+        kind = SIGHTINGS.field(name).type
+        chunks = [c for t in self.tables for c in t[name].cast(kind).chunks]
+        self.tables = [t.drop_columns([name]) for t in self.tables]
+        return pa.chunked_array(chunks, kind)
+
+
+def _row_weights(alert: pa.Table, assignments: pa.Table, scores: pa.Table) -> pa.Array:
+    """Each alert sighting's weight: its subject's lead score over the best lead's, at least
+    0.05 (a subject without a score counts 0)."""
     top = float(pc.max(scores["score"]).as_py() or 0.0) if scores.num_rows else 0.0
     top = top or 1.0
-    aligned = aligned_subjects(alert, assignments)
-    own = pa.table({"sighting_id": alert["sighting_id"], "s": joint})
-    if aligned is not None:  # resolve's own row order: no join
-        own = own.append_column("subject_id", aligned)
-    else:
-        own = own.join(assignments.select(["sighting_id", "subject_id"]), "sighting_id",
-                       use_threads=False)
-    own = own.join(scores.select(["subject_id", "score"]), "subject_id", use_threads=False)
-    value = pc.max_element_wise(pc.divide(pc.cast(pc.fill_null(own["score"], 0.0),
-                                                  pa.float64()), top), 0.05)
-    best = pa.table({"s": own["s"], "w": value}).group_by("s", use_threads=False).aggregate(
-        [("w", "max")])
-    return best.rename_columns({"w_max": "w"})
+    subject = aligned_subjects(alert, assignments)
+    if subject is None:  # another row order: look each sighting up
+        keys = assignments["sighting_id"].combine_chunks()
+        at = pc.index_in(alert["sighting_id"], value_set=keys.cast(alert["sighting_id"].type))
+        subject = assignments["subject_id"].take(at)
+    score = scores["score"].combine_chunks().take(
+        pc.index_in(subject, value_set=scores["subject_id"].combine_chunks()))
+    return pc.max_element_wise(pc.divide(pc.cast(pc.fill_null(score, 0.0), pa.float64()), top),
+                               0.05).combine_chunks()
+
+
+def _file_groups(kinds: pa.ChunkedArray, digests: pa.ChunkedArray, ids: pa.Table) -> pa.Array:
+    """The ``group`` of ``ids`` (group_identifiers' rows) of each sighting's identifier."""
+    kind, kind_values = dictionary_codes(kinds)
+    digest, digest_values = dictionary_codes(digests)
+    width = max(len(digest_values), 1)
+    key = kind.astype(np.int64) * width + digest
+    del kind, digest
+    # the same key for each row of ids: sorted, then searched for each sighting's
+    id_key = (_lookup(ids["kind"], kind_values) * width + _lookup(ids["id"], digest_values))
+    order = np.argsort(id_key)
+    at = order[np.searchsorted(id_key[order], key)]
+    return ids["group"].combine_chunks().take(pa.array(at))
+
+
+def _lookup(column: pa.ChunkedArray, values: pa.Array) -> npt.NDArray[np.int64]:
+    return np.asarray(pc.index_in(column, value_set=values).to_numpy(), dtype=np.int64)
 
 
 def _table(items: pa.Table, ids: pa.Table, p0: float) -> pa.Table:

@@ -26,6 +26,7 @@ rules 4-5 in :mod:`icarus.intel.resolve_links`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,14 +36,23 @@ import pyarrow.compute as pc
 
 from icarus.core.errors import InputError, UsageError
 from icarus.intel.geo import Locator, default_locator
-from icarus.intel.resolve_graph import components, first_per_group, id_codes
+from icarus.intel.resolve_graph import (
+    Ints,
+    components,
+    dictionary_codes,
+    first_per_group,
+    id_codes,
+    index_type,
+)
 from icarus.intel.resolve_links import bridge_links, library_links, time_positions
 from icarus.sensors.schema import SIGHTINGS
 
-__all__ = ["ASSIGNMENTS", "LABELLED", "MERGES", "RULES", "Resolution", "ResolveConfig",
-           "resolve_subjects", "subject_labels"]
+__all__ = ["ASSIGNMENTS", "LABELLED", "MERGES", "RULES", "ColumnSource", "Resolution",
+           "ResolveConfig", "resolve_subjects", "subject_labels"]
 
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+I8 = npt.NDArray[np.int8]
 B = npt.NDArray[np.bool_]
 
 RULES = {
@@ -156,8 +166,9 @@ def resolve_subjects(sightings: pa.Table, *, cfg: ResolveConfig | None = None,
     _check(sightings, _NEEDED)
     ids = sightings["sighting_id"].combine_chunks().cast(SIGHTINGS.field("sighting_id").type)
     id_rank = id_codes(ids)  # rank of each sighting_id; raises on duplicates
-    label, links, ambiguous, refused = _labels(sightings, id_rank, cfg,
-                                               locator or default_locator())
+    rows = _encode(sightings.column, locator or default_locator(), id_rank)
+    label, links, ambiguous, refused = _labels(rows, cfg)
+    del rows
     # A subject's id: the smallest sighting_id in it (hex), whatever the row order.
     subject = pc.cast(_hex(ids.take(pa.array(first_per_group(label, id_rank)))), pa.string())
     del label, id_rank
@@ -173,18 +184,29 @@ def resolve_subjects(sightings: pa.Table, *, cfg: ResolveConfig | None = None,
     return Resolution(assignments, merges, ambiguous, refused)
 
 
-def subject_labels(sightings: pa.Table, *, cfg: ResolveConfig | None = None,
-                   locator: Locator | None = None) -> I64:
+ColumnSource = Callable[[str], pa.ChunkedArray]
+"""Gives one of the :data:`LABELLED` columns by name (every row, in one row order)."""
+
+
+def subject_labels(sightings: pa.Table | ColumnSource, *, cfg: ResolveConfig | None = None,
+                   locator: Locator | None = None) -> Ints:
     """The subjects of :func:`resolve_subjects` as one integer per row (rows with equal labels
     are one subject), without building its tables: for a caller that needs only the grouping
-    (candidates resolve ten million rows this way). ``sightings`` needs only the
-    :data:`LABELLED` columns."""
-    _check(sightings, LABELLED)
-    ids = sightings["sighting_id"].combine_chunks().cast(SIGHTINGS.field("sighting_id").type)
-    id_rank = id_codes(ids)
-    del ids
-    label, _, _, _ = _labels(sightings, id_rank, cfg or ResolveConfig(),
-                             locator or default_locator(), keep_links=False)
+    (candidates resolve ten million rows this way).
+
+    ``sightings``: a table with the :data:`LABELLED` columns, or a :data:`ColumnSource` giving
+    them. Each column is asked for once and read into integer codes before the rules run, so a
+    source that lets a column go once it has handed it over keeps none of them through the
+    resolution (nor a union of tables: a source may join the chunks of several).
+    """
+    if isinstance(sightings, pa.Table):
+        _check(sightings, LABELLED)
+        source: ColumnSource = sightings.column
+    else:
+        source = sightings
+    rows = _encode(source, locator or default_locator())
+    del source, sightings
+    label, _, _, _ = _labels(rows, cfg or ResolveConfig(), keep_links=False)
     return label
 
 
@@ -196,51 +218,93 @@ def _check(sightings: pa.Table, needed: tuple[str, ...]) -> None:
 
 
 _RULE_INDEX = {k: i for i, k in enumerate(RULES)}
-Link = tuple[I64, I64, npt.NDArray[np.int8]]
+Link = tuple[Ints, Ints, npt.NDArray[np.int8]]
 
 
-def _labels(sightings: pa.Table, id_rank: I64, cfg: ResolveConfig, locator: Locator, *,
-            keep_links: bool = True) -> tuple[I64, list[Link], int, int]:
+@dataclass
+class _Rows:
+    """The sightings as the rules read them: a compact code per row and column (int32 row
+    indices and codes while they fit, int8 families and kinds), nothing of the Arrow columns."""
+
+    t: I64
+    """``observed_at`` in microseconds."""
+    pos: Ints
+    """Each row's place in the order (time, sighting_id): see :func:`time_positions`."""
+    fam: I8
+    """Network family: 0 eDonkey and Kad, 1 Gnutella, 2 BitTorrent, 3 unknown."""
+    kind: I8
+    """The identifier a row is grouped by: 0 user hash, 1 GUID, 2 peer_id, 3 none."""
+    group: Ints
+    """Dense code of (kind, identifier), in that order; a row without one is a group alone."""
+    ip: Ints
+    """Address code (into ``anon``)."""
+    anon: B
+    """Per address code: an anonymiser endpoint."""
+    port: I32
+    """Port (-1: unknown)."""
+    content: Ints
+    """``content_id`` code (-1: none)."""
+    size: Ints
+    """``file_size`` code (-1: unknown or not positive)."""
+
+
+def _encode(source: ColumnSource, locator: Locator, rank: Ints | None = None) -> _Rows:
+    """Read the :data:`LABELLED` columns of ``source`` into :class:`_Rows`, one at a time (each
+    column is asked for once and dropped once coded). ``rank``: each row's ``sighting_id`` rank
+    when the caller has it (else the column is read for it; repeats raise :class:`InputError`).
+    Arrow's pool is trimmed at the end: what a source let go is handed back to the system."""
+    fam = _families(source("network"))
+    kind, group = _identifier_groups(source, fam)
+    ip, addresses = dictionary_codes(source("ip"))
+    anon = np.asarray(pc.is_valid(locator.locate(addresses)["anonymiser"]).to_numpy(),
+                      dtype=bool)
+    del addresses
+    port = np.asarray(pc.fill_null(source("port"), -1).to_numpy(), dtype=np.int32)
+    content, _ = dictionary_codes(source("content_id"))
+    size, sizes = dictionary_codes(source("file_size"))
+    # Unknown (null) or not positive: -1 (the code -1 indexes the appended True).
+    unknown = np.append(np.asarray(pc.less_equal(sizes, 0).to_numpy(zero_copy_only=False),
+                                   dtype=bool), True)
+    size = np.where(unknown[size], size.dtype.type(-1), size)
+    del sizes, unknown
+    # Last, when the other columns may be gone: the order of time and sighting_id.
+    if rank is None:
+        rank = id_codes(source("sighting_id"))
+    t = np.asarray(pc.cast(source("observed_at"), pa.int64()).to_numpy(), dtype=np.int64)
+    pos = time_positions(t, rank)
+    del rank
+    pa.default_memory_pool().release_unused()
+    return _Rows(t, pos, fam, kind, group, ip, anon, port, content, size)
+
+
+def _labels(r: _Rows, cfg: ResolveConfig, *, keep_links: bool = True
+            ) -> tuple[Ints, list[Link], int, int]:
     """Every rule in turn: each sighting's final label, the links (rows a, b, rule index;
     none unless ``keep_links``), the ambiguous chains and the refused bridges. Intermediate
     arrays end with this call."""
-    n = sightings.num_rows
-    fam = _families(sightings["network"])
-    kind, code = _identifier_keys(sightings, fam)
-    group = np.unique(kind * max(n, 1) + code, return_inverse=True)[1].reshape(-1)
-    stable_group = np.zeros(int(group.max(initial=-1)) + 1, dtype=bool)
-    stable_group[group[kind < 2]] = True
-    t = np.asarray(pc.cast(sightings["observed_at"], pa.int64()).to_numpy(), dtype=np.int64)
-    ip = sightings["ip"].combine_chunks().dictionary_encode()
-    ip_code = np.asarray(ip.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    anon = np.asarray(pc.is_valid(locator.locate(ip.dictionary)["anonymiser"]).to_numpy(),
-                      dtype=bool)
-    del ip
-    port = np.asarray(pc.fill_null(sightings["port"], -1).to_numpy(), dtype=np.int64)
-    chosen = (port > 0) & ~np.isin(port, np.fromiter(cfg.default_ports, np.int64))
-    pos = time_positions(t, id_rank)
-    a, b, k = _identifier_links(kind, code, pos)
-    links: list[Link] = [(a, b, k.astype(np.int8))] if keep_links else []
-    persistent = kind < 2
-    del kind, code, a, b, k
-    label, (a, b, k), ambiguous = _address_links(fam, t, ip_code, anon, port, chosen, group,
-                                                 stable_group, cfg)
+    links: list[Link] = []
+    if keep_links:  # rules 1-2 group by identifier already: their links only explain
+        a, b, kinds = _identifier_links(r.kind, r.group, r.pos)
+        links.append((a, b, kinds.astype(np.int8)))
+        del a, b, kinds
+    stable_group = np.zeros(int(r.group.max(initial=-1)) + 1, dtype=bool)
+    stable_group[r.group[r.kind < 2]] = True
+    persistent = r.kind < 2
+    chosen = (r.port > 0) & ~np.isin(r.port, np.fromiter(cfg.default_ports, np.int32))
+    label, (a, b, k), ambiguous = _address_links(r, chosen, stable_group, cfg)
     if keep_links:
         links.append((a, b, k.astype(np.int8)))
-    del group, stable_group, a, b, k
-    label, library = _library_stage(sightings, label, fam, t, pos, ip_code, anon, port, chosen,
-                                    cfg)
+    del stable_group, a, b, k
+    label, library = _library_stage(r, label, chosen, cfg)
     if keep_links:
         links.extend(library)
-    del port, chosen, library
+    del chosen, library
     refused = 0
     if cfg.bridge:
         stable_label = np.zeros(int(label.max(initial=-1)) + 1, dtype=bool)
         stable_label[label[persistent]] = True
-        size = np.array(pc.fill_null(sightings["file_size"], -1).to_numpy(), dtype=np.int64)
-        size[size <= 0] = -1  # unknown
-        (ba, bb), refused = bridge_links(label, fam, stable_label, t, pos, ip_code, anon, size,
-                                         window_s=cfg.bridge_window_s,
+        (ba, bb), refused = bridge_links(label, r.fam, stable_label, r.t, r.pos, r.ip, r.anon,
+                                         r.size, window_s=cfg.bridge_window_s,
                                          min_shared=cfg.bridge_min_shared)
         label = components(stable_label.size, label[ba], label[bb])[label]
         if keep_links:
@@ -248,18 +312,13 @@ def _labels(sightings: pa.Table, id_rank: I64, cfg: ResolveConfig, locator: Loca
     return label, links, ambiguous, refused
 
 
-def _library_stage(sightings: pa.Table, label: I64, fam: I64, t: I64, pos: I64, ip_code: I64,
-                   anon: B, port: I64, chosen: B, cfg: ResolveConfig
-                   ) -> tuple[I64, list[Link]]:
+def _library_stage(r: _Rows, label: Ints, chosen: B, cfg: ResolveConfig
+                   ) -> tuple[Ints, list[Link]]:
     """Rules 4-5: BitTorrent sessions of one client (see :func:`library_links`)."""
-    bt = fam == 2
-    content = np.zeros(label.size, dtype=np.int64)
-    if bt.any():
-        enc = sightings["content_id"].combine_chunks().dictionary_encode().indices
-        content = np.asarray(pc.fill_null(enc, -1).to_numpy(), dtype=np.int64)
-        bt &= content >= 0
-    found = library_links(label, bt, t, pos, ip_code, anon, port, chosen, content,
+    bt = (r.fam == 2) & (r.content >= 0)
+    found = library_links(label, bt, r.t, r.pos, r.ip, r.anon, r.port, chosen, r.content,
                           max_gap_s=cfg.library_gap_s, min_overlap=cfg.library_overlap)
+    del bt
     links = [(a, b, np.full(a.size, _RULE_INDEX[rule], dtype=np.int8))
              for rule, (a, b) in found.items()]
     a = np.concatenate([x[0] for x in links])
@@ -279,50 +338,77 @@ def _hex(ids: pa.Array) -> pa.Array:
     return pa.array(out.view("S32").reshape(-1), pa.binary(32))
 
 
-def _families(network: pa.ChunkedArray) -> I64:
+def _families(network: pa.ChunkedArray | pa.Array) -> I8:
     names = pa.array(list(_FAMILY))
     idx = pc.index_in(network, value_set=names)
-    fam_of = np.array([*_FAMILY.values(), 3], dtype=np.int64)
-    return fam_of[np.asarray(pc.fill_null(idx, len(_FAMILY)).to_numpy(), dtype=np.int64)]
+    fam_of = np.array([*_FAMILY.values(), 3], dtype=np.int8)
+    return fam_of[np.asarray(pc.fill_null(idx, len(_FAMILY)).to_numpy(), dtype=np.int32)]
 
 
-def _identifier_keys(sightings: pa.Table, fam: I64) -> tuple[I64, I64]:
-    """(kind, code) per sighting: kind 0 user hash, 1 GUID, 2 peer_id, 3 none (code = row)."""
-    n = sightings.num_rows
-    kind = np.full(n, 3, dtype=np.int64)
-    code = np.arange(n, dtype=np.int64)
+def _identifier_groups(source: ColumnSource, fam: I8) -> tuple[I8, Ints]:
+    """(kind, group) per sighting: kind 0 user hash, 1 GUID, 2 peer_id, 3 none (the first of
+    its network's); group, the rank of (kind, identifier's code) among those present, with the
+    rows of kind 3 after, each alone in row order (what a sort of the pairs would number)."""
+    n = fam.size
+    kind = np.full(n, 3, dtype=np.int8)
+    code: Ints = np.empty(n, dtype=index_type(n))
+    n_codes = []
     for k, (column, family) in enumerate((("user_hash", 0), ("guid", 1), ("peer_id", 2))):
-        enc = sightings[column].combine_chunks().dictionary_encode().indices
-        c = np.asarray(pc.fill_null(enc, -1).to_numpy(), dtype=np.int64)
+        c, values = dictionary_codes(source(column))
+        n_codes.append(len(values))
         use = (c >= 0) & (fam == family) & (kind == 3)
         kind[use] = k
         code[use] = c[use]
-    return kind, code
+        del c, values, use
+    group: Ints = np.empty(n, dtype=index_type(n))
+    start = 0
+    for k, size in enumerate(n_codes):
+        mine = kind == k
+        c = code[mine]
+        present = np.zeros(size, dtype=bool)
+        present[c] = True
+        rank = np.cumsum(present, dtype=np.int64) - 1 + start
+        group[mine] = rank[c]
+        start += int(np.count_nonzero(present))
+    none = kind == 3
+    group[none] = np.arange(start, start + int(np.count_nonzero(none)), dtype=group.dtype)
+    return kind, group
 
 
-def _identifier_links(kind: I64, code: I64, pos: I64) -> tuple[I64, I64, I64]:
+def _identifier_links(kind: I8, group: Ints, pos: Ints) -> tuple[Ints, Ints, I8]:
     """Rules 1-2: consecutive sightings (by time, then id: ``pos``) of each identifier."""
-    order = np.lexsort((pos, code, kind))
-    k, c = kind[order], code[order]
-    same = (k[1:] == k[:-1]) & (c[1:] == c[:-1]) & (k[1:] < 3)
+    order = np.lexsort((pos, group))
+    k, g = kind[order], group[order]
+    same = (g[1:] == g[:-1]) & (k[1:] < 3)
     return order[:-1][same], order[1:][same], k[1:][same]
 
 
-def _address_links(fam: I64, t: I64, ip_code: I64, anon_ip: B, port: I64, chosen: B,
-                   group: I64, stable: B, cfg: ResolveConfig
-                   ) -> tuple[I64, tuple[I64, I64, I64], int]:
+def _address_links(r: _Rows, chosen: B, stable: B, cfg: ResolveConfig
+                   ) -> tuple[Ints, tuple[Ints, Ints, I64], int]:
     """Rule 3: returns each sighting's final label, the links used, and the ambiguous count."""
     chosen = chosen & cfg.same_port
-    if not cfg.same_port:
-        port = np.zeros_like(port)
-    order = np.lexsort((t, port, ip_code, fam))
-    i, j = order[:-1], order[1:]
-    gi, gj = group[i], group[j]
-    ok = ((fam[i] == fam[j]) & (ip_code[i] == ip_code[j]) & (port[i] == port[j])
-          & (t[j] - t[i] <= np.where(chosen[i], int(cfg.port_window_s * 1e6),
-                                     int(cfg.window_s * 1e6))) & ~anon_ip[ip_code[i]]
-          & (gi != gj) & ~(stable[gi] & stable[gj]))
-    i, j, gi, gj = i[ok], j[ok], gi[ok], gj[ok]
+    port = r.port if cfg.same_port else np.zeros_like(r.port)
+    order = np.lexsort((r.t, port, r.ip, r.fam))
+    # Each row and the next in that order, compared one column at a time (sorted copies).
+    s: Ints = r.fam[order]
+    ok = s[1:] == s[:-1]
+    s = r.ip[order]
+    ok &= s[1:] == s[:-1]
+    ok &= ~r.anon[s[:-1]]
+    s = port[order]
+    ok &= s[1:] == s[:-1]
+    del port
+    times = r.t[order]
+    gap = times[1:] - times[:-1]
+    del s, times
+    ok &= np.where(chosen[order[:-1]], gap <= int(cfg.port_window_s * 1e6),
+                   gap <= int(cfg.window_s * 1e6))
+    del gap
+    g = r.group[order]
+    gi, gj = g[:-1], g[1:]
+    ok &= (gi != gj) & ~(stable[gi] & stable[gj])
+    i, j, gi, gj = order[:-1][ok], order[1:][ok], gi[ok], gj[ok]
+    del order, g, ok
     ngroups = stable.size
     weak = ~stable[gi] & ~stable[gj]
     cluster = components(ngroups, gi[weak], gj[weak])  # weak groups chained together
@@ -339,4 +425,4 @@ def _address_links(fam: I64, t: I64, ip_code: I64, anon_ip: B, port: I64, chosen
     final[stable] = np.flatnonzero(stable)
     used = weak | (per_cluster[cluster[np.where(stable[gi], gj, gi)]] == 1)
     links = (i[used], j[used], np.full(int(used.sum()), _RULE_INDEX["address"], dtype=np.int64))
-    return final[group], links, int(np.count_nonzero(per_cluster > 1))
+    return final[r.group], links, int(np.count_nonzero(per_cluster > 1))

@@ -1,10 +1,13 @@
 """Array helpers of resolution: connected components, group representatives, id ranks.
 
-All work on int64 arrays without Python loops over rows, so ten million sightings resolve in
-seconds with memory linear in the number of rows.
+All work on integer arrays without Python loops over rows, so ten million sightings resolve in
+seconds with memory linear in the number of rows. Row indices, labels and codes are held as
+int32 whenever they fit (:func:`index_type`): half the memory of int64 for the same values.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,19 +17,31 @@ import pyarrow.compute as pc
 from icarus.core.errors import InputError
 
 I64 = npt.NDArray[np.int64]
+Ints = npt.NDArray[np.signedinteger[Any]]
+"""Integer arrays of either width (int32 or int64)."""
+
+_CHECK_ROWS = 1 << 20
+"""Sorted ids compared per step for repeats (a copy of this many ids at a time)."""
 
 
-def components(n: int, u: I64, v: I64) -> I64:
+def index_type(n: int) -> type[np.signedinteger[Any]]:
+    """The narrowest of int32 and int64 that holds every value in ``-1..n`` (row indices,
+    labels, dictionary codes of ``n`` rows)."""
+    return np.int32 if n < np.iinfo(np.int32).max else np.int64
+
+
+def components(n: int, u: Ints, v: Ints) -> Ints:
     """Connected components of the graph on ``0..n-1`` with edges ``(u[k], v[k])``: each node's
-    label is the smallest node of its component.
+    label is the smallest node of its component (an array of :func:`index_type` of ``n``).
 
     A vectorised union-find: every round hooks the larger of two roots under the smaller
     (so parents only ever decrease and no cycle forms), then compresses paths by pointer
     jumping; edges already inside one component are dropped.
     """
-    parent = np.arange(n, dtype=np.int64)
-    u = np.asarray(u, dtype=np.int64)
-    v = np.asarray(v, dtype=np.int64)
+    kind = index_type(n)
+    parent = np.arange(n, dtype=kind)
+    u = np.asarray(u, dtype=kind)
+    v = np.asarray(v, dtype=kind)
     while u.size:
         parent = _compress(parent)
         ru, rv = parent[u], parent[v]
@@ -36,7 +51,7 @@ def components(n: int, u: I64, v: I64) -> I64:
     return _compress(parent)
 
 
-def _compress(parent: I64) -> I64:
+def _compress(parent: Ints) -> Ints:
     while True:
         up = parent[parent]
         if np.array_equal(up, parent):
@@ -44,7 +59,7 @@ def _compress(parent: I64) -> I64:
         parent = up
 
 
-def first_per_group(label: I64, rank: I64) -> I64:
+def first_per_group(label: Ints, rank: Ints) -> I64:
     """For each row, the row of its label with the smallest ``rank`` (the representative)."""
     order = np.lexsort((rank, label))
     lab = label[order]
@@ -56,18 +71,40 @@ def first_per_group(label: I64, rank: I64) -> I64:
     return rep
 
 
-def id_codes(ids: pa.Array) -> I64:
-    """The rank of each id in byte order. Raises :class:`InputError` on a null or repeated id."""
+def id_codes(ids: pa.Array | pa.ChunkedArray) -> Ints:
+    """The rank of each id in byte order (:func:`index_type`). Raises :class:`InputError` on a
+    null or repeated id."""
     if ids.null_count:
         raise InputError(f"{ids.null_count} sighting(s) have no sighting_id")
-    order = np.asarray(pc.sort_indices(ids).to_numpy(), dtype=np.int64)
-    ranked = ids.take(pa.array(order))
-    if len(ranked) > 1:
-        dup = pc.equal(ranked.slice(1), ranked.slice(0, len(ranked) - 1))
+    n = len(ids)
+    order = pc.sort_indices(ids)
+    # Neighbours in sorted order compared a slice at a time: no sorted copy of every id.
+    for lo in range(0, max(n - 1, 0), _CHECK_ROWS):
+        part = ids.take(order.slice(lo, _CHECK_ROWS + 1))
+        dup = pc.equal(part.slice(1), part.slice(0, len(part) - 1))
         if pc.any(dup).as_py():
             at = int(np.flatnonzero(np.asarray(dup.to_numpy(zero_copy_only=False)))[0])
-            raise InputError(f"sighting_id {ranked[at].as_py().hex()} appears more than once "
-                             f"(row {int(order[at]) + 1} and row {int(order[at + 1]) + 1})")
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[order] = np.arange(len(ids), dtype=np.int64)
+            a, b = order[lo + at].as_py(), order[lo + at + 1].as_py()
+            raise InputError(f"sighting_id {part[at].as_py().hex()} appears more than once "
+                             f"(row {a + 1} and row {b + 1})")
+    kind = index_type(n)
+    rank = np.empty(n, dtype=kind)
+    rank[np.asarray(order.to_numpy(), dtype=np.int64)] = np.arange(n, dtype=kind)
     return rank
+
+
+def dictionary_codes(column: pa.ChunkedArray | pa.Array) -> tuple[Ints, pa.Array]:
+    """Each value's index among the column's distinct values (-1 for null; :func:`index_type`),
+    and those values in order of first appearance. A chunked column is coded chunk by chunk
+    against one dictionary: no copy of the column is made."""
+    enc = pc.dictionary_encode(column)
+    if isinstance(enc, pa.ChunkedArray):  # one dictionary shared by every chunk
+        chunks = enc.chunks
+        values = chunks[0].dictionary if chunks else pa.array([], column.type)
+        indices: pa.ChunkedArray | pa.Array = pa.chunked_array(
+            [c.indices for c in chunks], pa.int32())
+    else:
+        values, indices = enc.dictionary, enc.indices
+    del enc
+    codes = np.asarray(pc.fill_null(indices, -1).to_numpy(), dtype=index_type(len(column)))
+    return codes, values

@@ -6,8 +6,10 @@ re-announces. ``bridge_links``: one person's installations on two networks linke
 address they used at the same time, when nothing shows that address to be shared and both
 share a file of the same size. Reasons and limits in docs/intel/resolve.md.
 
-All work on int64 arrays (sorts, searches and ragged ranges): loops run only over the few
-rules and network families, never over sightings or subjects.
+All work on integer arrays (sorts, searches and ragged ranges): loops run only over the few
+rules and network families, never over sightings or subjects. Arrays of every sighting may be
+int32 (row indices, labels and codes while they fit); what is computed from them here is int64
+before any product of two codes, so nothing overflows.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from icarus.intel.resolve_graph import components
+from icarus.intel.resolve_graph import Ints, components, index_type
 
 __all__ = ["Links", "bridge_links", "consecutive_spans", "dense", "library_links",
            "shared_share", "time_positions"]
@@ -40,7 +42,7 @@ def _ragged(start: I64, count: I64) -> tuple[I64, I64]:
     return owner, index
 
 
-def dense(*columns: I64) -> I64:
+def dense(*columns: Ints) -> I64:
     """A dense code (0..k-1) per row for the combination of ``columns`` (no overflow)."""
     order = np.lexsort(columns[::-1])
     change = np.zeros(order.size, dtype=bool)
@@ -53,34 +55,42 @@ def dense(*columns: I64) -> I64:
     return out
 
 
-def time_positions(t: I64, rank: I64) -> I64:
+def time_positions(t: I64, rank: Ints) -> Ints:
     """Each row's position in the order (time, sighting rank): a total order of sightings
-    that does not depend on row order. The functions below take it as ``pos``."""
-    pos = np.empty(t.size, dtype=np.int64)
-    pos[np.lexsort((rank, t))] = np.arange(t.size, dtype=np.int64)
+    that does not depend on row order (:func:`~icarus.intel.resolve_graph.index_type`). The
+    functions below take it as ``pos``."""
+    kind = index_type(t.size)
+    pos = np.empty(t.size, dtype=kind)
+    pos[np.lexsort((rank, t))] = np.arange(t.size, dtype=kind)
     return pos
 
 
-def _spans(key: I64, label: I64, t: I64, pos: I64, rows: I64
+def _spans(key: Ints, label: Ints, t: I64, pos: Ints, rows: Ints
            ) -> tuple[I64, I64, I64, I64, I64, I64]:
     """Per (key, label) of ``rows`` (``key`` and ``label`` are given per row of ``rows``; ``t``
     and ``pos`` for all sightings): key, label, first time, last time, first row, last row;
-    sorted by (key, first sighting). Labels are below n = ``pos.size``, keys below 4n."""
-    n = max(pos.size, 1)
-    at = np.argsort(pos[rows])
-    at = at[np.argsort(key[at] * n + label[at], kind="stable")]
-    order, k, lab = rows[at], key[at], label[at]
-    start = np.ones(order.size, dtype=bool)
-    start[1:] = (k[1:] != k[:-1]) | (lab[1:] != lab[:-1])
+    sorted by (key, first sighting)."""
+    at = np.lexsort((pos[rows], label, key))
+    # Where a (key, label) starts, compared one column at a time (a sorted copy at a time).
+    start = np.ones(at.size, dtype=bool)
+    sorted_ = key[at]
+    start[1:] = sorted_[1:] != sorted_[:-1]
+    sorted_ = label[at]
+    start[1:] |= sorted_[1:] != sorted_[:-1]
+    del sorted_
     s = np.flatnonzero(start)
-    e = np.append(s[1:], order.size) - 1
-    first, last = order[s], order[e]
-    by_time = np.argsort(k[s] * n + pos[first])
-    s, first, last = s[by_time], first[by_time], last[by_time]
-    return k[s], lab[s], t[first], t[last], first, last
+    del start
+    e = np.append(s[1:], at.size) - 1
+    s, e = at[s], at[e]  # the first and last of each span, as indices into ``rows``
+    del at
+    k = key[s].astype(np.int64)
+    first, last = rows[s].astype(np.int64), rows[e].astype(np.int64)
+    by_time = np.lexsort((pos[first], k))
+    return (k[by_time], label[s][by_time].astype(np.int64), t[first[by_time]],
+            t[last[by_time]], first[by_time], last[by_time])
 
 
-def consecutive_spans(key: I64, label: I64, t: I64, pos: I64, rows: I64, max_gap_us: int
+def consecutive_spans(key: Ints, label: Ints, t: I64, pos: Ints, rows: Ints, max_gap_us: int
                       ) -> tuple[I64, I64, I64, I64]:
     """Subjects following one another on one key: (label a, label b, row a, row b).
     ``key`` and ``label`` are given per row of ``rows``, ``t`` and ``pos`` for all sightings.
@@ -102,14 +112,15 @@ def consecutive_spans(key: I64, label: I64, t: I64, pos: I64, rows: I64, max_gap
     return lab[prv][ok], lab[nxt][ok], last[prv][ok], first[nxt][ok]
 
 
-def shared_share(a: I64, b: I64, lib_label: I64, lib_item: I64, n_items: int) -> I64:
+def shared_share(a: Ints, b: Ints, lib_label: Ints, lib_item: Ints, n_items: int) -> I64:
     """For each pair (a[k], b[k]) of labels: how many items of the smaller library are in the
     other, and the smaller library's size, as a 2-row array ``[shared, smaller]``.
 
-    ``lib_label``/``lib_item`` list each label's distinct items. Work is proportional to the
-    smaller library of each pair.
+    ``lib_label``/``lib_item`` list each label's items (repeats count once). Work is
+    proportional to the smaller library of each pair.
     """
-    code = np.unique(lib_label * n_items + lib_item)
+    a, b = a.astype(np.int64, copy=False), b.astype(np.int64, copy=False)
+    code = np.unique(lib_label.astype(np.int64) * n_items + lib_item)
     lab = code // n_items
     item = code % n_items
     n_lab = int(max(lab.max(initial=-1), a.max(initial=-1), b.max(initial=-1))) + 1
@@ -125,8 +136,8 @@ def shared_share(a: I64, b: I64, lib_label: I64, lib_item: I64, n_items: int) ->
     return np.stack([shared, size[small]])
 
 
-def library_links(label: I64, bt: B, t: I64, pos: I64, ip: I64, anon: B, port: I64,
-                  chosen: B, content: I64, *, max_gap_s: float, min_overlap: float
+def library_links(label: Ints, bt: B, t: I64, pos: Ints, ip: Ints, anon: B, port: Ints,
+                  chosen: B, content: Ints, *, max_gap_s: float, min_overlap: float
                   ) -> dict[str, Links]:
     """BitTorrent sessions of one client: ``port`` (the client's listening port; ``chosen``:
     not a client default, so rare) or the address and port, with the same torrent, the later
@@ -162,8 +173,9 @@ def library_links(label: I64, bt: B, t: I64, pos: I64, ip: I64, anon: B, port: I
     return out
 
 
-def bridge_links(label: I64, fam: I64, stable_label: B, t: I64, pos: I64, ip: I64, anon: B,
-                 size: I64, *, window_s: float, min_shared: int) -> tuple[Links, int]:
+def bridge_links(label: Ints, fam: Ints, stable_label: B, t: I64, pos: Ints, ip: Ints,
+                 anon: B, size: Ints, *, window_s: float, min_shared: int
+                 ) -> tuple[Links, int]:
     """One person's installations on two networks: returns the sighting pairs linked and the
     number of bridged groups refused because they would join two persistent identifiers of
     one network.
@@ -181,7 +193,8 @@ def bridge_links(label: I64, fam: I64, stable_label: B, t: I64, pos: I64, ip: I6
     rows = np.flatnonzero(~anon[ip] & (fam < 3))
     if rows.size == 0:
         return _empty(), 0
-    k, lab, t0, t1, first, _ = _spans(ip[rows] * 4 + fam[rows], label[rows], t, pos, rows)
+    k, lab, t0, t1, first, _ = _spans(ip[rows].astype(np.int64) * 4 + fam[rows], label[rows], t,
+                                      pos, rows)
     # Whole seconds from the first use on, plus w + 1, so shifted windows stay positive.
     origin = int(t0.min()) // _US
     t0, t1 = t0 // _US - origin + w + 1, t1 // _US - origin + w + 1
