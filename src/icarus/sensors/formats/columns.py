@@ -439,6 +439,46 @@ def lone_cr(block: bytes, a: np.ndarray, ends: np.ndarray) -> bool:
     return crs != int((a[newlines - 1] == 13).sum())
 
 
+def shard_blocks(fh: BinaryIO, size: int, shard: Shard, *, base: int = 0, offset: int = 0,
+                 stop: Callable[[bytes], bool] | None = None
+                 ) -> Iterator[tuple[bytes, int, int]]:
+    """The blocks of :func:`line_blocks` that are ``shard``'s, each with the lines and bytes
+    before it (counted from ``base`` and ``offset``). A block of another reader that ``stop``
+    flags ends them: its reader reads the rest of the file from there (:data:`REST`)."""
+    for number, block in enumerate(line_blocks(fh, size)):
+        if shard.mine(number):
+            yield block, base, offset
+        elif stop is not None and stop(block):
+            return
+        base += line_count(block)
+        offset += len(block)
+
+
+def line_ends(block: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """``block``'s bytes and where each line ends (its newline, or the block's end for a last
+    line without one)."""
+    a = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
+    return a, ends
+
+
+def unsafe_text(block: bytes) -> bool:
+    """Whether ``block`` has a CR not followed by LF, or text that is not UTF-8 (readers
+    read such a block, and the rest of its file, line by line)."""
+    a, ends = line_ends(block)
+    if lone_cr(block, a, ends):
+        return True
+    if block.isascii():
+        return False
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def line_blocks(fh: BinaryIO, size: int) -> Iterator[bytes]:
     """``fh`` from where it stands, in blocks of about ``size`` bytes that each end with a line
     end (a line longer than ``size`` makes a longer block); the last block ends where the file

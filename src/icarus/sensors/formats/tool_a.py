@@ -43,13 +43,13 @@ from icarus.sensors.formats.columns import (
     event_batches,
     fixed_digits,
     hex_bytes,
-    line_blocks,
-    line_count,
+    line_ends,
     lit,
-    lone_cr,
     mask_array,
     merge,
     none_if_empty,
+    shard_blocks,
+    unsafe_text,
 )
 from icarus.sensors.formats.v1_columnar import canonical_or_none, digest_or_none
 
@@ -155,19 +155,14 @@ class ToolACsv:
         sensor = path.stem
         plain_sensor = 0 < len(sensor) <= STR_LIMITS["sensor"]
         with path.open("rb") as fh:
-            offset = len(fh.readline())
-            base = 1
-            for number, block in enumerate(line_blocks(fh, BLOCK_BYTES)):
-                if not shard.mine(number):
-                    if not plain_sensor or _awkward(block):
-                        return  # its reader reads the rest
-                    base += line_count(block)
-                    offset += len(block)
-                    continue
+            header = len(fh.readline())
+            for block, base, offset in shard_blocks(
+                    fh, BLOCK_BYTES, shard, base=1, offset=header,
+                    stop=lambda b: not plain_sensor or _awkward(b)):
                 try:
                     if not plain_sensor:
                         raise _NotPlainError
-                    batch, lines = _block(block, base, sensor, sink)
+                    batch, _ = _block(block, base, sensor, sink)
                 except _NotPlainError:
                     yield REST, None
                     for rest in batches_of_records(_rows_from(path, offset, base, sensor, sink)):
@@ -176,8 +171,6 @@ class ToolACsv:
                 if batch is not None:
                     yield BATCH, batch
                 yield BLOCK, None
-                base += lines
-                offset += len(block)
 
 
 BLOCK_BYTES = 4 << 20
@@ -226,17 +219,7 @@ def _awkward(block: bytes) -> bool:
     mark) or its text is not UTF-8: then it and the rest are read by the CSV reader."""
     if block.startswith(b"\xef\xbb\xbf") or block.translate(None, _NOT_AWKWARD):
         return True
-    a = np.frombuffer(block, dtype=np.uint8)
-    ends = np.flatnonzero(a == 10)
-    if not block.endswith(b"\n"):
-        ends = np.append(ends, len(block))
-    if lone_cr(block, a, ends):
-        return True
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
+    return unsafe_text(block)
 
 
 def _block(block: bytes, base: int, sensor: str,
@@ -245,10 +228,7 @@ def _block(block: bytes, base: int, sensor: str,
     reject) if a row might span lines or the text is not UTF-8."""
     if _awkward(block):
         raise _NotPlainError
-    a = np.frombuffer(block, dtype=np.uint8)
-    ends = np.flatnonzero(a == 10)
-    if not block.endswith(b"\n"):
-        ends = np.append(ends, len(block))
+    a, ends = line_ends(block)
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1

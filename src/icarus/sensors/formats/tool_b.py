@@ -51,14 +51,14 @@ from icarus.sensors.formats.columns import (
     error_row,
     event_batches,
     hex_bytes,
-    line_blocks,
-    line_count,
+    line_ends,
     lit,
-    lone_cr,
     mask_array,
     merge,
     none_if_empty,
     one_block,
+    shard_blocks,
+    unsafe_text,
 )
 from icarus.sensors.formats.v1_columnar import canonical_or_none, digest_or_none
 
@@ -176,15 +176,10 @@ class ToolBJson:
             if env is None:  # the file changed between sniff and read
                 raise FormatMismatchError("not a tool-b-json file", path=path)
             sensor = env["sensor"]
-            offset, base = len(first), 1
             plain_sensor = 0 < len(sensor) <= STR_LIMITS["sensor"]
-            for number, block in enumerate(line_blocks(fh, BLOCK_BYTES)):
-                if not shard.mine(number):
-                    if not plain_sensor or _awkward(block):
-                        return  # its reader reads the rest
-                    base += line_count(block)
-                    offset += len(block)
-                    continue
+            for block, base, offset in shard_blocks(
+                    fh, BLOCK_BYTES, shard, base=1, offset=len(first),
+                    stop=lambda b: not plain_sensor or _awkward(b)):
                 close = block.find(b"]}")
                 # Only the lines before the one that closes the array are read in columns.
                 head = block.rfind(b"\n", 0, close) + 1 if close >= 0 else len(block)
@@ -207,8 +202,6 @@ class ToolBJson:
                 if batch is not None:
                     yield BATCH, batch
                 yield BLOCK, None
-                base += lines
-                offset += len(block)
 
 
 def _results(lines: Iterator[str], first: int, sensor: str,
@@ -280,27 +273,14 @@ def _awkward(block: bytes) -> bool:
     then it and the rest are read line by line."""
     if b"]}" in block:
         return True
-    a = np.frombuffer(block, dtype=np.uint8)
-    ends = np.flatnonzero(a == 10)
-    if not block.endswith(b"\n"):
-        ends = np.append(ends, len(block))
-    if lone_cr(block, a, ends):
-        return True
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
+    return unsafe_text(block)
 
 
 def _block(block: bytes, base: int, sensor: str,
            sink: RecordSink) -> tuple[Batch | None, int]:
     if _awkward(block):
         raise _NotPlainError
-    a = np.frombuffer(block, dtype=np.uint8)
-    ends = np.flatnonzero(a == 10)
-    if not block.endswith(b"\n"):
-        ends = np.append(ends, len(block))
+    a, ends = line_ends(block)
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1

@@ -56,13 +56,13 @@ from icarus.sensors.formats.columns import (
     event_batches,
     fixed_digits,
     hex_bytes,
-    line_blocks,
-    line_count,
+    line_ends,
     lone_cr,
     mask_array,
     merge,
     none_if_empty,
     one_block,
+    shard_blocks,
     string_lengths,
 )
 
@@ -106,24 +106,16 @@ def read_batches(fh: BinaryIO, slow: Slow) -> Iterator[Batch]:
 def read_events(fh: BinaryIO, slow: Slow, shard: Shard = WHOLE) -> Iterator[Event]:
     """:func:`read_batches` of the blocks of ``shard`` only, as events (a v1 block never
     needs the blocks before it: there is no :data:`REST`)."""
-    base = 0
-    for number, block in enumerate(line_blocks(fh, BLOCK_BYTES)):
-        if not shard.mine(number):
-            base += line_count(block)
-            continue
-        batch, lines = _batch(block, base, slow)
+    for block, base, _ in shard_blocks(fh, BLOCK_BYTES, shard):
+        batch, _ = _batch(block, base, slow)
         if batch is not None:
             yield BATCH, batch
         yield BLOCK, None
-        base += lines
 
 
 def _batch(block: bytes, base: int, slow: Slow) -> tuple[Batch | None, int]:
     """The block's valid records, and the number of lines it holds."""
-    a = np.frombuffer(block, dtype=np.uint8)
-    ends = np.flatnonzero(a == 10)
-    if not block.endswith(b"\n"):
-        ends = np.append(ends, len(block))  # the last line, without a newline
+    a, ends = line_ends(block)
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
