@@ -32,7 +32,8 @@ def ingest_command(app: AppContext, files: tuple[Path, ...], fmt: str | None) ->
 
     Only sightings of content in an alert set are kept (the others are counted); exact
     duplicates are stored once; a file already ingested adds nothing. Malformed records are
-    quarantined (exit code 1) and the rest of the file is read.
+    quarantined (exit code 1) and the rest of the file is read. Files of 8 MiB or more in all
+    are read by one worker process per CPU (the workers setting; 1: none).
     """
     with app.progress() as progress:
         tasks = {p: progress.add_task(f"ingesting {p.name}", total=None) for p in files}
