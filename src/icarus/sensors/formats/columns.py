@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -314,6 +315,7 @@ for _i, _c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"):
     _B32[bytes([_c]).lower()[0]] = _i
 
 
+@cache
 def _plain_kinds() -> dict[str, tuple[int, bool]]:
     """Hash kinds whose parsing is the shared contract's alone (no kind-specific decoding or
     checks): their size, and whether they take 32-character base32 for 20 bytes."""
@@ -329,9 +331,6 @@ def _plain_kinds() -> dict[str, tuple[int, bool]]:
             continue
         out[name] = (kind.SIZE, kind.SIZE == 20 and (kind.ACCEPTS_BASE32 or kind.TEXT == "base32"))
     return out
-
-
-_PLAIN: dict[str, tuple[int, bool]] | None = None
 
 
 def _text_matrix(col: pa.Array, width: int) -> np.ndarray:
@@ -355,9 +354,7 @@ def content_digests(kinds: pa.Array | pa.ChunkedArray, texts: pa.Array | pa.Chun
     characters for a 20-byte kind that takes base32) of kinds parsed by the shared contract
     alone are decoded in columns; every other value goes through ``convert`` once per
     distinct value, so the result is the same as converting every row."""
-    global _PLAIN
-    if _PLAIN is None:
-        _PLAIN = _plain_kinds()
+    plain = _plain_kinds()
     if isinstance(kinds, pa.ChunkedArray):
         kinds = kinds.combine_chunks()
     if isinstance(texts, pa.ChunkedArray):
@@ -367,9 +364,9 @@ def content_digests(kinds: pa.Array | pa.ChunkedArray, texts: pa.Array | pa.Chun
     done = np.zeros(n, dtype=bool)
     decoded: list[pa.Array] = []
     for name in pc.unique(kinds).to_pylist():
-        if name not in _PLAIN:
+        if name not in plain:
             continue
-        size, base32 = _PLAIN[name]
+        size, base32 = plain[name]
         of_kind = mask_array(pc.equal(kinds, pa.scalar(name)))
         for width, table, bits in ((2 * size, _NIBBLE_OK, 4), (32, _B32, 5)):
             if bits == 5 and not base32:
@@ -464,10 +461,12 @@ def line_ends(block: bytes) -> tuple[np.ndarray, np.ndarray]:
     return a, ends
 
 
-def unsafe_text(block: bytes) -> bool:
+def unsafe_text(block: bytes,
+                lines: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
     """Whether ``block`` has a CR not followed by LF, or text that is not UTF-8 (readers
-    read such a block, and the rest of its file, line by line)."""
-    a, ends = line_ends(block)
+    read such a block, and the rest of its file, line by line). ``lines``: its
+    :func:`line_ends`, if the caller has them."""
+    a, ends = lines if lines is not None else line_ends(block)
     if lone_cr(block, a, ends):
         return True
     if block.isascii():

@@ -214,21 +214,24 @@ def _rows_from(path: Path, offset: int, base: int, sensor: str,
             yield no, record
 
 
-def _awkward(block: bytes) -> bool:
+def _awkward(block: bytes,
+             split: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
     """Whether a row of ``block`` might span lines (a quote, a NUL, a lone CR, a byte order
-    mark) or its text is not UTF-8: then it and the rest are read by the CSV reader."""
+    mark) or its text is not UTF-8: then it and the rest are read by the CSV reader (``split``: its
+    :func:`line_ends`, if the caller has them)."""
     if block.startswith(b"\xef\xbb\xbf") or block.translate(None, _NOT_AWKWARD):
         return True
-    return unsafe_text(block)
+    return unsafe_text(block, split)
 
 
 def _block(block: bytes, base: int, sensor: str,
            sink: RecordSink) -> tuple[Batch | None, int]:
     """The block's valid records and its number of lines; :class:`_NotPlainError` (before any
     reject) if a row might span lines or the text is not UTF-8."""
-    if _awkward(block):
+    split = line_ends(block)
+    if _awkward(block, split):
         raise _NotPlainError
-    a, ends = line_ends(block)
+    a, ends = split
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1

@@ -268,19 +268,22 @@ class _NotPlainError(Exception):
     """A block that the result loop must read (closing, lone CR, not UTF-8)."""
 
 
-def _awkward(block: bytes) -> bool:
+def _awkward(block: bytes,
+             split: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
     """Whether ``block`` closes the results array, has a lone CR, or text that is not UTF-8:
-    then it and the rest are read line by line."""
+    then it and the rest are read line by line (``split``: its :func:`line_ends`, if the
+    caller has them)."""
     if b"]}" in block:
         return True
-    return unsafe_text(block)
+    return unsafe_text(block, split)
 
 
 def _block(block: bytes, base: int, sensor: str,
            sink: RecordSink) -> tuple[Batch | None, int]:
-    if _awkward(block):
+    split = line_ends(block)
+    if _awkward(block, split):
         raise _NotPlainError
-    a, ends = line_ends(block)
+    a, ends = split
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
