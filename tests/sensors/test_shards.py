@@ -10,7 +10,7 @@ import pytest
 
 from icarus.core.sinks import CollectingSink
 from icarus.sensors.formats import detect, tool_a, tool_b, v1_columnar
-from icarus.sensors.formats.columns import Shard
+from icarus.sensors.formats.columns import Shard, line_blocks
 from icarus.sensors.formats.worker import Message, Prepared, _Collect, in_order, prepare
 from tests.sensors.conftest import world_files
 
@@ -100,3 +100,16 @@ def test_a_worker_error_is_raised_at_its_block(world: Path, tmp_path: Path,
     assert got and [int(x) for p in got for x in p.batch.lines][-1] < block_1
     assert [int(x) for p in got for x in p.batch.lines] == \
         [int(x) for _, _, p in first[:1] if isinstance(p, Prepared) for x in p.batch.lines]
+
+
+def test_the_first_block_of_each_reader_is_a_quarter_size(tmp_path: Path) -> None:
+    # The ingest waits for block 0 before it stores anything: each reader's first block is
+    # small, then blocks are full size; every line is in exactly one block, whole.
+    lines = [f"line {i:05d}\n".encode() for i in range(4000)]  # 11 bytes each
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"".join(lines))
+    with path.open("rb") as fh:
+        blocks = list(line_blocks(fh, 4400, first=2))
+    assert b"".join(blocks) == path.read_bytes()
+    assert all(b.endswith(b"\n") for b in blocks)
+    assert [len(b) // 11 for b in blocks[:4]] == [100, 100, 400, 400]

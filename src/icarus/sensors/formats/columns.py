@@ -286,14 +286,31 @@ for _i, _c in enumerate(b"ABCDEF", 10):
     _NIBBLE_OK[_c] = _i
 
 
+def per_distinct(col: pa.Array | pa.ChunkedArray,
+                 fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``fn`` (an array to an array of the same length) applied to the distinct values of
+    ``col`` only, its results spread to the rows (a null row gives null). Sensors name the
+    same peers and contents many times: a block's identifiers are mostly repeats, and a
+    hash table over them costs less than several numpy passes over every row's bytes."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    encoded = col if isinstance(col, pa.DictionaryArray) else col.dictionary_encode()
+    out: pa.Array = fn(encoded.dictionary).take(encoded.indices)
+    return out
+
+
 def hex_bytes(col: pa.Array | pa.ChunkedArray, size: int) -> pa.Array:
     """Strings of ``2 * size`` hex digits as ``size`` raw bytes; any other string is null.
 
     Only for columns whose non-empty values a regular expression already proved to be hex of
-    that length: the digits are decoded with a lookup table, not checked again.
+    that length: the digits are decoded with a lookup table, not checked again (once per
+    distinct value).
     """
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+    return per_distinct(col, lambda values: _hex_bytes(values, size))
+
+
+def _hex_bytes(col: pa.Array, size: int) -> pa.Array:
+    """:func:`hex_bytes` of every row."""
     n = len(col)
     present = string_lengths(col) == 2 * size
     if not present.any():
@@ -352,13 +369,41 @@ def content_digests(kinds: pa.Array | pa.ChunkedArray, texts: pa.Array | pa.Chun
     ``convert`` takes ``kind<US>text`` and gives what the per-record path gives (bytes, or
     None). The common spellings (exactly ``2 * size`` hex digits of either case; 32 base32
     characters for a 20-byte kind that takes base32) of kinds parsed by the shared contract
-    alone are decoded in columns; every other value goes through ``convert`` once per
-    distinct value, so the result is the same as converting every row."""
-    plain = _plain_kinds()
+    alone are decoded in columns; every other value goes through ``convert``. Either way each
+    distinct (kind, text) pair is converted once, so the result is the same as converting
+    every row."""
     if isinstance(kinds, pa.ChunkedArray):
         kinds = kinds.combine_chunks()
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
+    k, t = (a if isinstance(a, pa.DictionaryArray) else a.dictionary_encode()
+            for a in (kinds, texts))
+    width = len(t.dictionary) + 1  # index len(dictionary): null
+    pairs = (_filled_indices(k) * width + _filled_indices(t)).astype(np.int64)
+    distinct = pa.array(pairs).dictionary_encode()
+    codes = distinct.dictionary.to_numpy()
+    out: pa.Array = _digests(_with_null(k.dictionary).take(pa.array(codes // width)),
+                             _with_null(t.dictionary).take(pa.array(codes % width)),
+                             convert).take(distinct.indices)
+    return out
+
+
+def _filled_indices(encoded: pa.DictionaryArray) -> np.ndarray:
+    """A dictionary array's indices, null as ``len(dictionary)``."""
+    return np.asarray(pc.fill_null(encoded.indices, pa.scalar(len(encoded.dictionary),
+                                                                encoded.indices.type))
+                      .to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _with_null(values: pa.Array) -> pa.Array:
+    """``values`` and a null after them."""
+    return pa.concat_arrays([values, pa.nulls(1, values.type)])
+
+
+def _digests(kinds: pa.Array, texts: pa.Array,
+             convert: Callable[[str], bytes | None]) -> pa.Array:
+    """:func:`content_digests` of every row."""
+    plain = _plain_kinds()
     n = len(texts)
     length = string_lengths(texts)
     done = np.zeros(n, dtype=bool)
@@ -414,9 +459,13 @@ IPV4 = (r"^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 def canonical_ips(col: pa.Array | pa.ChunkedArray,
                   convert: Callable[[str], str | None]) -> pa.Array:
     """Each address as ``convert`` (canonical text, or None) gives it; plain dotted quads, which
-    are already canonical, are taken as they are and only the others are converted."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+    are already canonical, are taken as they are and only the others are converted (each
+    distinct address once)."""
+    return per_distinct(col, lambda values: _canonical_ips(values, convert))
+
+
+def _canonical_ips(col: pa.Array, convert: Callable[[str], str | None]) -> pa.Array:
+    """:func:`canonical_ips` of every row."""
     plain = pc.fill_null(pc.match_substring_regex(col, IPV4), FALSE)
     others = pc.if_else(plain, pa.scalar(None, pa.string()), col)
     if others.null_count == len(others):
@@ -441,8 +490,11 @@ def shard_blocks(fh: BinaryIO, size: int, shard: Shard, *, base: int = 0, offset
                  ) -> Iterator[tuple[bytes, int, int]]:
     """The blocks of :func:`line_blocks` that are ``shard``'s, each with the lines and bytes
     before it (counted from ``base`` and ``offset``). A block of another reader that ``stop``
-    flags ends them: its reader reads the rest of the file from there (:data:`REST`)."""
-    for number, block in enumerate(line_blocks(fh, size)):
+    flags ends them: its reader reads the rest of the file from there (:data:`REST`).
+
+    The first block of each reader is a quarter of ``size``: the ingest waits for block 0
+    before it can store anything, so a small one starts the pipeline sooner."""
+    for number, block in enumerate(line_blocks(fh, size, first=shard.count)):
         if shard.mine(number):
             yield block, base, offset
         elif stop is not None and stop(block):
@@ -478,13 +530,14 @@ def unsafe_text(block: bytes,
     return False
 
 
-def line_blocks(fh: BinaryIO, size: int) -> Iterator[bytes]:
-    """``fh`` from where it stands, in blocks of about ``size`` bytes that each end with a line
-    end (a line longer than ``size`` makes a longer block); the last block ends where the file
-    does, with or without a newline."""
+def line_blocks(fh: BinaryIO, size: int, *, first: int = 0) -> Iterator[bytes]:
+    """``fh`` from where it stands, in blocks of about ``size`` bytes (the ``first`` ones a
+    quarter of that) that each end with a line end (a line longer than that makes a longer
+    block); the last block ends where the file does, with or without a newline."""
     rest = b""
     while True:
-        data = fh.read(size)
+        data = fh.read(max(1, size // 4) if first > 0 else size)
+        first -= 1
         block = rest + data if rest else data
         if not data:
             if block:

@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -277,83 +277,133 @@ def _parse(data: bytes) -> pa.Table | None:
         return None
 
 
-def _regex(col: pa.ChunkedArray, pattern: str) -> pa.ChunkedArray:
+def _regex(col: pa.Array | pa.ChunkedArray, pattern: str) -> pa.Array | pa.ChunkedArray:
     return pc.match_substring_regex(col, pattern)
 
 
-def _empty_or(col: pa.ChunkedArray, pattern: str) -> pa.ChunkedArray:
+def _empty_or(col: pa.Array, pattern: str) -> pa.Array:
     return pc.or_(pc.equal(col, EMPTY), _regex(col, pattern))
+
+
+_ENCODED = ("Date", "Port", "ClientGUID", "ClientID", "PeerID", "Hash", "FileSize")
+"""Cells of few distinct values in a block: checked and converted once per distinct value."""
+
+
+class _Distinct:
+    """A column dictionary-encoded: checks and conversions of its distinct values, spread to
+    the rows by index."""
+
+    def __init__(self, col: pa.ChunkedArray) -> None:
+        self.encoded = col.combine_chunks().dictionary_encode()
+        self.values: pa.Array = self.encoded.dictionary
+        self.index = np.asarray(self.encoded.indices.to_numpy(zero_copy_only=False),
+                                dtype=np.int64)
+
+    def rows(self, per_value: np.ndarray) -> np.ndarray:
+        """A numpy array of one entry per distinct value, as one per row."""
+        return per_value[self.index]
+
+    def check(self, mask: pa.Array) -> np.ndarray:
+        """A boolean Arrow mask of the distinct values, per row (null = False)."""
+        return self.rows(mask_array(mask))
+
+    def numbers(self, ok: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
+        """The decimal values (int64) where ``ok`` (of the distinct values, which a regular
+        expression proved to be digits), null where not ``present``; per row."""
+        text = pc.if_else(pa.array(ok), self.values, pa.scalar("0"))
+        values = pc.cast(text, pa.int64())
+        if present is not None:
+            values = pc.if_else(pa.array(present), values, pa.scalar(None, pa.int64()))
+        return values.take(self.encoded.indices)
+
+    def spread(self, values: pa.Array) -> pa.Array:
+        """An Arrow array of one value per distinct value, per row."""
+        return values.take(self.encoded.indices)
 
 
 def _convert(t: pa.Table, lines: np.ndarray, sensor: str,
              one: Callable[[int], None]) -> Batch | None:
     """The rows that certainly convert, as a batch; the others go through ``one`` (length
-    limits are checked in bytes: a longer text in fewer characters goes that way too)."""
+    limits are checked in bytes: a longer text in fewer characters goes that way too).
+
+    Every row is converted and the table is filtered once, at the end (a filter copies
+    every column); a row that fails a check has garbage or nulls in its conversions, and
+    is dropped."""
     c = t.column
-    hash_ok = pc.or_(pc.and_(pc.equal(c("HashType"), _ED2K), _regex(c("Hash"), "^[0-9A-F]{32}$")),
-                     pc.and_(pc.is_in(c("HashType"), _SHA1_BTIH),
-                             _regex(c("Hash"), "^[0-9A-F]{40}$")))
-    checks = [
-        _regex(c("RecordNo"), "^[0-9]{1,128}$"),
-        _regex(c("Date"), "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"),
-        _regex(c("Time"), "^[0-9]{2}:[0-9]{2}:[0-9]{2}$"),
-        pc.is_in(c("Network"), _NET_KEYS), pc.is_in(c("Evidence"), _EV_KEYS), hash_ok,
-        _regex(c("Port"), "^[0-9]{1,5}$"),
-        _empty_or(c("ClientGUID"), "^[0-9A-F]{32}$"),
-        pc.invert(pc.and_(pc.not_equal(c("ClientGUID"), EMPTY),
-                          pc.equal(c("Network"), _BITTORRENT))),
-        _empty_or(c("ClientID"), "^[0-9]{1,10}$"),
-        _empty_or(c("PeerID"), "^[0-9A-F]{40}$"),
-        _empty_or(c("FileSize"), "^[0-9]{1,18}$"),
-        pc.less_equal(pc.binary_length(c("Client")), _LIMIT["client"]),
-        pc.less_equal(pc.binary_length(c("Nick")), _LIMIT["nickname"]),
-        pc.less_equal(pc.binary_length(c("FileName")), _LIMIT["file_name"]),
-    ]
-    ok = checks[0]
-    for check in checks[1:]:
-        ok = pc.and_(ok, check)
-    ok_np = mask_array(ok)
-    t = t.filter(pa.array(ok_np))
-    lines = lines[ok_np]
-    rejected = np.flatnonzero(~ok_np)
-    c = t.column
-    day, month, year = fixed_digits(c("Date"), [(0, 2), (3, 5), (6, 10)])
-    hour, minute, second = fixed_digits(c("Time"), [(0, 2), (3, 5), (6, 8)])
-    real, secs = civil_seconds(year, month, day, hour, minute, second)
-    port = pc.cast(c("Port"), pa.int64())
-    client_id = pc.cast(none_if_empty(c("ClientID")), pa.int64())
-    kind = pc.take(_KIND_VALUES, pc.index_in(c("HashType"), _KIND_KEYS))
+    d = {name: _Distinct(c(name)) for name in _ENCODED}
+    values = {name: enc.values for name, enc in d.items()}
+    hash_type = c("HashType")
+    port_ok = mask_array(_regex(values["Port"], "^[0-9]{1,5}$"))
+    client_ok = mask_array(_empty_or(values["ClientID"], "^[0-9]{1,10}$"))
+    size_ok = mask_array(_empty_or(values["FileSize"], "^[0-9]{1,18}$"))
+    client_set = mask_array(pc.not_equal(values["ClientID"], EMPTY))
+    size_set = mask_array(pc.not_equal(values["FileSize"], EMPTY))
+    guid_set = d["ClientGUID"].check(pc.not_equal(values["ClientGUID"], EMPTY))
     network = pc.take(_NET_VALUES, pc.index_in(c("Network"), _NET_KEYS))
+    hash_ok = ((mask_array(pc.equal(hash_type, _ED2K))
+                & d["Hash"].check(_regex(values["Hash"], "^[0-9A-F]{32}$")))
+               | (mask_array(pc.is_in(hash_type, _SHA1_BTIH))
+                  & d["Hash"].check(_regex(values["Hash"], "^[0-9A-F]{40}$"))))
+    ok = (mask_array(_regex(c("RecordNo"), "^[0-9]{1,128}$"))
+          & d["Date"].check(_regex(values["Date"], "^[0-9]{2}/[0-9]{2}/[0-9]{4}$"))
+          & mask_array(_regex(c("Time"), "^[0-9]{2}:[0-9]{2}:[0-9]{2}$"))
+          & mask_array(pc.is_valid(network)) & mask_array(pc.is_in(c("Evidence"), _EV_KEYS))
+          & hash_ok & d["Port"].rows(port_ok)
+          & d["ClientGUID"].check(_empty_or(values["ClientGUID"], "^[0-9A-F]{32}$"))
+          & ~(guid_set & mask_array(pc.equal(c("Network"), _BITTORRENT)))
+          & d["ClientID"].rows(client_ok)
+          & d["PeerID"].check(_empty_or(values["PeerID"], "^[0-9A-F]{40}$"))
+          & d["FileSize"].rows(size_ok)
+          & mask_array(pc.less_equal(pc.binary_length(c("Client")), _LIMIT["client"]))
+          & mask_array(pc.less_equal(pc.binary_length(c("Nick")), _LIMIT["nickname"]))
+          & mask_array(pc.less_equal(pc.binary_length(c("FileName")), _LIMIT["file_name"])))
+    # The date once per distinct date, the time of day per row.
+    day, month, year = fixed_digits(values["Date"], [(0, 2), (3, 5), (6, 10)])
+    zero = np.zeros(len(day), dtype=np.int64)
+    real_day, day_secs = civil_seconds(year, month, day, zero, zero, zero)
+    hour, minute, second = fixed_digits(c("Time"), [(0, 2), (3, 5), (6, 8)])
+    real = d["Date"].rows(real_day) & (hour < 24) & (minute < 60) & (second < 60)
+    secs = d["Date"].rows(day_secs) + hour * 3600 + minute * 60 + second
+    port = d["Port"].numbers(port_ok)
+    client_id = d["ClientID"].numbers(client_ok & client_set, client_set)
+    kind = pc.take(_KIND_VALUES, pc.index_in(hash_type, _KIND_KEYS))
     ip = canonical_ips(c("IP"), canonical_or_none)
-    cid = content_digests(kind, pc.utf8_lower(c("Hash")), digest_or_none)
-    good = real & mask_array(pc.and_(pc.and_(pc.less_equal(port, PORT_MAX),
-                                      pc.fill_null(pc.less_equal(client_id, U32_MAX), TRUE)),
-                              pc.and_(pc.is_valid(ip), pc.is_valid(cid))))
-    for k in sorted([*rejected.tolist(), *np.flatnonzero(ok_np)[~good].tolist()]):
+    lower = pa.DictionaryArray.from_arrays(d["Hash"].encoded.indices,
+                                           pc.utf8_lower(values["Hash"]))
+    cid = content_digests(kind, lower, digest_or_none)
+    good = ok & real & mask_array(pc.and_(
+        pc.and_(pc.less_equal(port, PORT_MAX),
+                pc.fill_null(pc.less_equal(client_id, U32_MAX), TRUE)),
+        pc.and_(pc.is_valid(ip), pc.is_valid(cid))))
+    for k in np.flatnonzero(~good).tolist():
         one(k)
     if not good.any():
         return None
     keep = pa.array(good)
-    f = t.filter(keep)
-    network = network.filter(keep)
-    guid = hex_bytes(f.column("ClientGUID"), 16)
+    every = bool(good.all())
+
+    def kept(col: Any) -> Any:
+        return col if every else col.filter(keep)
+
+    network = kept(network)
+    guid = hex_bytes(kept(d["ClientGUID"].encoded), 16)
     ed2k = pc.is_in(network, _ED2K_NETS)
     null16 = pa.scalar(None, pa.binary(16))
     columns = {
         "observed_at": pa.array(secs[good] * 10**6, pa.int64()).cast(
             pa.timestamp("us", tz="UTC")),
-        "network": network, "ip": ip.filter(keep), "port": pc.cast(port.filter(keep), pa.int32()),
-        "content_kind": kind.filter(keep), "content_id": cid.filter(keep),
-        "sensor": pa.array([sensor] * len(f), pa.string()),
-        "evidence": pc.take(_EV_VALUES, pc.index_in(f.column("Evidence"), _EV_KEYS)),
-        "record_id": f.column("RecordNo"), "file_name": none_if_empty(f.column("FileName")),
-        "file_size": pc.cast(none_if_empty(f.column("FileSize")), pa.int64()),
+        "network": network, "ip": kept(ip), "port": pc.cast(kept(port), pa.int32()),
+        "content_kind": kept(kind), "content_id": kept(cid),
+        "sensor": pa.array([sensor] * int(good.sum()), pa.string()),
+        "evidence": pc.take(_EV_VALUES, pc.index_in(kept(c("Evidence")), _EV_KEYS)),
+        "record_id": kept(c("RecordNo")), "file_name": none_if_empty(kept(c("FileName"))),
+        "file_size": kept(d["FileSize"].numbers(size_ok & size_set, size_set)),
         "user_hash": pc.if_else(ed2k, guid, null16),
-        "ed2k_client_id": client_id.filter(keep),
+        "ed2k_client_id": kept(client_id),
         "guid": pc.if_else(pc.equal(network, _GNUTELLA), guid, null16),
-        "peer_id": hex_bytes(f.column("PeerID"), 20),
-        "client": none_if_empty(f.column("Client")),
-        "nickname": none_if_empty(f.column("Nick")),
+        "peer_id": hex_bytes(kept(d["PeerID"].encoded), 20),
+        "client": none_if_empty(kept(c("Client"))),
+        "nickname": none_if_empty(kept(c("Nick"))),
     }
     table = pa.Table.from_arrays([columns[field.name] for field in RECORD], schema=RECORD)
     return Batch(lines[good], table)

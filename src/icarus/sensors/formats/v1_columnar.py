@@ -337,13 +337,14 @@ def _rows(t: pa.Table, lines: np.ndarray, one: Callable[[int], None]) -> Batch |
         one(k)
     if not good.any():
         return None
+    every = bool(good.all())
     keep = pa.array(good)
-    f = t.filter(keep)
+    f = t if every else t.filter(keep)  # a filter copies every column: only when a row fails
     columns = {
         "observed_at": pa.array(micros[good], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-        "network": f.column("network"), "ip": ip.filter(keep),
+        "network": f.column("network"), "ip": ip if every else ip.filter(keep),
         "port": pc.cast(f.column("port"), pa.int32()),
-        "content_kind": f.column("content_kind"), "content_id": cid.filter(keep),
+        "content_kind": f.column("content_kind"), "content_id": cid if every else cid.filter(keep),
         "sensor": f.column("sensor"), "evidence": f.column("evidence"),
         "file_size": f.column("file_size"), "ed2k_client_id": f.column("ed2k_client_id"),
         **{n: none_if_empty(f.column(n)) for n in _TEXTS},
