@@ -297,3 +297,59 @@ def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,
     [w] = workers
     assert not w.alive  # killed, not waited for while it was still sending
     assert query(settings, "SELECT count(*) AS n FROM sightings").column("n")[0].as_py() == 0
+
+
+def test_workers_read_the_next_file_only_when_it_is_certain_to_be_ingested(
+        world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The workers start on the next file while this one is committed; a second copy of a
+    # file in the same call, or a file already in the ledger, must not be started (it adds
+    # nothing, and its batches would be left unread in the workers' sockets).
+    files = world_files(world)
+    first, second = files[0], files[1]
+    twin = tmp_path / f"twin{first.suffix}"
+    twin.write_bytes(first.read_bytes())
+    _worker(monkeypatch, True)
+    started: list[str] = []
+    start = Worker.start
+
+    def record(self: Worker, name: str, path: Path, sha: str) -> None:
+        started.append(Path(path).name)
+        start(self, name, path, sha)
+
+    monkeypatch.setattr(Worker, "start", record)
+    settings = banked_settings(tmp_path / "home", world)
+    reports = ingest_files(settings, [first, twin, second, first])
+    assert [r.already_ingested for r in reports] == [False, True, False, True]
+    assert started == [second.name]  # neither copy of the first file
+    # The same rows as ingesting the two files one call each, without workers.
+    _worker(monkeypatch, False)
+    alone = banked_settings(tmp_path / "alone", world)
+    want = [*ingest_files(alone, [first]), *ingest_files(alone, [second])]
+    assert [(r.kept, r.quarantined, r.not_alert) for r in reports if not r.already_ingested] \
+        == [(r.kept, r.quarantined, r.not_alert) for r in want]
+    assert query(settings, ROWS_SQL).equals(query(alone, ROWS_SQL))
+
+
+def test_a_started_file_must_be_the_one_read_next(world: Path) -> None:
+    jsonl = next(p for p in world_files(world) if p.suffix == ".jsonl")
+    csv = next(p for p in world_files(world) if p.suffix == ".csv")
+    w = Worker()
+    try:
+        w.start("v1-jsonl", jsonl, "0" * 64)
+        with pytest.raises(RuntimeError, match="started on"):
+            next(w.read("tool-a-csv", csv, "1" * 64, CollectingSink()))
+        assert not w.alive  # its unread batches are dropped with the workers
+    finally:
+        w.close()
+    w = Worker()
+    try:
+        w.start("v1-jsonl", jsonl, "0" * 64)
+        got = list(w.read("v1-jsonl", jsonl, "0" * 64, CollectingSink()))
+        assert sum(len(p.batch) for p in got) > 0
+        w.start("v1-jsonl", jsonl, "0" * 64)  # never read: closing kills the busy workers
+        pids = w.pids
+    finally:
+        w.close()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -24,6 +24,7 @@ each worker prepares at most one batch beyond the one being sent.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -232,7 +233,12 @@ class _Process:
             # Python 3.12+ warns when forking a process with threads (e.g. pyarrow's pool):
             # the child only reads files with its own objects, it takes none of their locks.
             warnings.simplefilter("ignore", DeprecationWarning)
+            # The ingest's objects are kept out of the child's garbage collections, which
+            # would otherwise touch (and so copy) every page of the inherited heap.
+            gc.freeze()
             pid = os.fork()
+            if pid:
+                gc.unfreeze()
         if pid == 0:  # the worker
             code = 1
             try:
@@ -270,24 +276,44 @@ class Worker:
         for _ in range(max(1, count)):
             self._procs.append(_Process([p.conn for p in self._procs], stage))
         self._busy = False
+        self._started: tuple[str, str, str] | None = None
 
-    def read(self, name: str, path: Path, sha: str,
-             sink: RecordSink) -> Generator[Any, None, None]:
-        """The staged batches of ``path`` in file order; rejects go to ``sink`` as they
-        arrive. Abandoning the iterator before its end stops the workers (see :meth:`close`)."""
+    def start(self, name: str, path: Path, sha: str) -> None:
+        """Set the workers reading ``path`` now, while the ingest still stores the file
+        before it: :meth:`read` of the same file is to come next (its batches wait in the
+        sockets; if it never comes, :meth:`close` kills the workers)."""
         if self._busy:
             raise RuntimeError("the ingest workers are still reading another file")
+        self._send(name, path, sha)
+        self._started = (name, str(path), sha)
+
+    def _send(self, name: str, path: Path, sha: str) -> None:
         if not self.alive:
             raise RuntimeError(f"{path}: an ingest worker stopped")
         self._busy = True
-        procs, count = self._procs, len(self._procs)
+        count = len(self._procs)
+        for index, proc in enumerate(self._procs):
+            try:
+                proc.conn.send((name, str(path), sha, index, count))
+            except OSError:
+                raise RuntimeError(f"{path}: an ingest worker stopped") from None
+
+    def read(self, name: str, path: Path, sha: str,
+             sink: RecordSink) -> Generator[Any, None, None]:
+        """The staged batches of ``path`` in file order (read since :meth:`start`, or from
+        now); rejects go to ``sink`` as they arrive. Abandoning the iterator before its end
+        stops the workers (see :meth:`close`)."""
+        started, self._started = self._started, None
+        if started is not None and started != (name, str(path), sha):
+            self.close(kill=True)
+            raise RuntimeError(f"{path}: the ingest workers were started on {started[1]}")
+        if started is None:
+            if self._busy:
+                raise RuntimeError("the ingest workers are still reading another file")
+            self._send(name, path, sha)
+        procs = self._procs
         done = False
         try:
-            for index, proc in enumerate(procs):
-                try:
-                    proc.conn.send((name, str(path), sha, index, count))
-                except OSError:
-                    raise RuntimeError(f"{path}: an ingest worker stopped") from None
             yield from in_order([partial(proc.recv, path) for proc in procs], sink, path)
             done = True
         finally:
