@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import random
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pytest
 
 from icarus.core.sinks import CollectingSink
 from icarus.sensors.formats import detect, tool_a, tool_b, v1_columnar
-from icarus.sensors.formats.columns import Shard, line_blocks
+from icarus.sensors.formats.columns import Shard, block_spans, line_count, shard_blocks
 from icarus.sensors.formats.worker import Message, Prepared, _Collect, in_order, prepare
 from tests.sensors.conftest import world_files
 
@@ -102,14 +104,52 @@ def test_a_worker_error_is_raised_at_its_block(world: Path, tmp_path: Path,
         [int(x) for _, _, p in first[:1] if isinstance(p, Prepared) for x in p.batch.lines]
 
 
+def _read_blocks(fh: BinaryIO, size: int, first: int) -> list[bytes]:
+    """The blocks as a streaming reader cuts them: ``size`` bytes read at a time (the first
+    ``first`` reads a quarter of that), each block cut after the last newline read so far."""
+    out: list[bytes] = []
+    rest = b""
+    while True:
+        data = fh.read(max(1, size // 4) if first > 0 else size)
+        first -= 1
+        block = rest + data
+        if not data:
+            return [*out, block] if block else out
+        cut = block.rfind(b"\n") + 1
+        if cut:
+            out.append(block[:cut])
+            rest = block[cut:]
+        else:
+            rest = block
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_block_spans_cut_as_a_streaming_reader_does(seed: int) -> None:
+    rng = random.Random(seed)
+    lines = [b"x" * rng.choice([0, 1, 5, 40, 300]) + rng.choice([b"\n", b"\r\n"])
+             for _ in range(rng.randint(0, 400))]
+    data = b"".join(lines) + rng.choice([b"", b"no newline at the end"])
+    start = rng.randint(0, min(50, len(data)))
+    size, first = rng.choice([1, 7, 64, 1000, 5000]), rng.randint(0, 3)
+    spans = list(block_spans(data, start, size, first=first))
+    assert [data[lo:hi] for lo, hi in spans] == _read_blocks(io.BytesIO(data[start:]), size,
+                                                             first)
+    assert all(data[hi - 1] == 10 for _, hi in spans[:-1])
+    assert sum(line_count(data, lo, hi) for lo, hi in spans) == len(data[start:].splitlines())
+
+
 def test_the_first_block_of_each_reader_is_a_quarter_size(tmp_path: Path) -> None:
     # The ingest waits for block 0 before it stores anything: each reader's first block is
-    # small, then blocks are full size; every line is in exactly one block, whole.
-    lines = [f"line {i:05d}\n".encode() for i in range(4000)]  # 11 bytes each
+    # small, then blocks are full size.
+    data = b"".join(f"line {i:05d}\n".encode() for i in range(4000))  # 11 bytes each
+    spans = list(block_spans(data, 0, 4400, first=2))
+    assert [(hi - lo) // 11 for lo, hi in spans[:4]] == [100, 100, 400, 400]
+    # A file is mapped: each reader gets its own blocks, with the lines before them.
     path = tmp_path / "lines.txt"
-    path.write_bytes(b"".join(lines))
-    with path.open("rb") as fh:
-        blocks = list(line_blocks(fh, 4400, first=2))
-    assert b"".join(blocks) == path.read_bytes()
-    assert all(b.endswith(b"\n") for b in blocks)
-    assert [len(b) // 11 for b in blocks[:4]] == [100, 100, 400, 400]
+    path.write_bytes(data)
+    for index in (0, 1):
+        with path.open("rb") as fh:
+            got = list(shard_blocks(fh, 4400, Shard(index, 2)))
+        assert [block for block, _, _ in got] == [data[lo:hi] for lo, hi in spans[index::2]]
+        assert [(base, offset) for _, base, offset in got] \
+            == [(lo // 11, lo) for lo, _ in spans[index::2]]

@@ -175,8 +175,6 @@ class ToolACsv:
 
 BLOCK_BYTES = 4 << 20
 """Bytes read (and parsed by pyarrow) at a time: bounds the memory of a batch."""
-_NOT_AWKWARD = bytes(b for b in range(256) if b not in b'"\x00')
-"""Deleted from a block, these leave its quotes and NULs."""
 _CSV_PARSE = pcsv.ParseOptions(delimiter=";", quote_char=False, double_quote=False,
                                escape_char=False, newlines_in_values=False,
                                ignore_empty_lines=True)
@@ -219,7 +217,9 @@ def _awkward(block: bytes,
     """Whether a row of ``block`` might span lines (a quote, a NUL, a lone CR, a byte order
     mark) or its text is not UTF-8: then it and the rest are read by the CSV reader (``split``: its
     :func:`line_ends`, if the caller has them)."""
-    if block.startswith(b"\xef\xbb\xbf") or block.translate(None, _NOT_AWKWARD):
+    a = split[0] if split is not None else np.frombuffer(block, dtype=np.uint8)
+    if block.startswith(b"\xef\xbb\xbf") or np.count_nonzero(a == 34) \
+            or np.count_nonzero(a == 0):
         return True
     return unsafe_text(block, split)
 

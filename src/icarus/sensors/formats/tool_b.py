@@ -50,6 +50,7 @@ from icarus.sensors.formats.columns import (
     content_digests,
     error_row,
     event_batches,
+    has_control,
     hex_bytes,
     line_ends,
     lit,
@@ -246,7 +247,6 @@ BLOCK_BYTES = 4 << 20
 PARSE_LINES = 4096
 """Lines parsed per pyarrow call (a part that fails is halved down to MIN_SPLIT lines)."""
 MIN_SPLIT = 16
-_NOT_CONTROL = bytes(range(32, 256)) + b"\n\r"
 _SCHEMA = pa.schema([
     ("id", pa.string()), ("ts", pa.float64()), ("proto", pa.string()), ("peer", pa.string()),
     ("urn", pa.string()), ("name", pa.string()), ("size", pa.int64()), ("level", pa.int64()),
@@ -293,7 +293,7 @@ def _block(block: bytes, base: int, sensor: str,
     # A result line ends in "}," (before an optional CR): the comma is dropped for pyarrow.
     good = (last - 1 >= starts) & (a[np.maximum(last, 0)] == 44) & \
         (a[np.maximum(last - 1, 0)] == 125)
-    if block.translate(None, _NOT_CONTROL):
+    if has_control(a):
         bad = (a < 32) & (a != 10) & (a != 13)
         count = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
         good &= count[ends] == count[starts]

@@ -55,6 +55,7 @@ from icarus.sensors.formats.columns import (
     error_row,
     event_batches,
     fixed_digits,
+    has_control,
     hex_bytes,
     line_ends,
     lone_cr,
@@ -76,8 +77,6 @@ MIN_SPLIT = 16
 THREADS = 2
 """Pieces a block's lines are cut into for pyarrow's threads to parse at once (1: one piece,
 parsed by the calling thread, as in the ingest's worker processes)."""
-_NOT_CONTROL = bytes(range(32, 256)) + b"\n\r"
-"""Deleted from a block, these leave its control characters (but CR and LF)."""
 _INT = ("v", "port", "file_size", "ed2k_client_id")
 _SCHEMA = pa.schema([(name, pa.int64() if name in _INT else pa.string()) for name in (
     "v", "record_id", "observed_at", "network", "ip", "port", "content_kind", "content_id",
@@ -124,7 +123,7 @@ def _batch(block: bytes, base: int, slow: Slow) -> tuple[Batch | None, int]:
     cr = (last >= starts) & (a[np.maximum(last, 0)] == 13)
     last = np.where(cr, last - 1, last)
     good = (last >= starts) & (a[np.maximum(last, 0)] == 125)
-    if block.translate(None, _NOT_CONTROL) or lone_cr(block, a, ends):
+    if has_control(a) or lone_cr(block, a, ends):
         bad = (a < 32) & (a != 10)
         crlf = np.flatnonzero(a[:-1] == 13)
         bad[crlf[a[crlf + 1] == 10]] = False
