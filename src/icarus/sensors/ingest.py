@@ -293,12 +293,12 @@ def _sightings(table: pa.Table, lines: np.ndarray, ids: pa.Array, sha: str,
     columns: dict[str, Any] = {f: table.column(f) for f in FIELDS}
     columns["sighting_id"] = ids
     if matches is None:
-        columns["category"] = pa.repeat(pa.scalar("none"), n)
+        columns["category"] = pa.repeat(pa.scalar("none", pa.string()), n)
         columns["severity"] = pa.array(np.zeros(n, np.int8))
-        columns["match_set"] = pa.repeat(pa.scalar(""), n)
+        columns["match_set"] = pa.repeat(pa.scalar("", pa.string()), n)
     else:
         columns["category"], columns["severity"], columns["match_set"] = matches
-    columns["source_sha256"] = pa.repeat(pa.scalar(sha), n)
+    columns["source_sha256"] = pa.repeat(pa.scalar(sha, pa.string()), n)
     columns["source_line"] = pa.array(lines, pa.int64())
     return pa.Table.from_arrays([columns[f.name] for f in SIGHTINGS], schema=SIGHTINGS)
 
@@ -374,7 +374,7 @@ class _Matches:
             kinds = table.column("content_kind")
             ids = table.column("content_id")
             for kind in pc.unique(kinds).to_pylist():
-                sel = np.flatnonzero(mask_array(pc.equal(kinds, pa.scalar(kind))))
+                sel = np.flatnonzero(mask_array(pc.equal(kinds, pa.scalar(kind, pa.string()))))
                 of_kind = ids.take(pa.array(sel))
                 distinct = pc.unique(of_kind)
                 values = distinct.to_pylist()

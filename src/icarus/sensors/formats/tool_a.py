@@ -310,7 +310,7 @@ class _Distinct:
     def numbers(self, ok: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
         """The decimal values (int64) where ``ok`` (of the distinct values, which a regular
         expression proved to be digits), null where not ``present``; per row."""
-        text = pc.if_else(pa.array(ok), self.values, pa.scalar("0"))
+        text = pc.if_else(pa.array(ok), self.values, pa.scalar("0", pa.string()))
         values = pc.cast(text, pa.int64())
         if present is not None:
             values = pc.if_else(pa.array(present), values, pa.scalar(None, pa.int64()))

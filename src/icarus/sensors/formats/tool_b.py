@@ -371,7 +371,7 @@ def _urn(urn: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     text = pa.nulls(len(urn), pa.string())
     for prefix, name in _URNS.items():
         hit = pc.fill_null(pc.starts_with(urn, prefix), FALSE)
-        kind = pc.if_else(hit, pa.scalar(name), kind)
+        kind = pc.if_else(hit, pa.scalar(name, pa.string()), kind)
         text = pc.if_else(hit, pc.utf8_slice_codeunits(urn, len(prefix)), text)
     return kind, text
 

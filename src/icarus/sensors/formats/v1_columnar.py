@@ -91,6 +91,8 @@ _TEXTS = ("record_id", "file_name", "client", "nickname")
 # dateutil each time; prebuilt scalars avoid that cost on every block.
 _I0, _I1 = pa.scalar(0, pa.int64()), pa.scalar(1, pa.int64())
 _Z32 = pa.scalar(0, pa.int32())
+_NETWORKS, _KINDS, _EVIDENCE = (pa.array(values, pa.string()) for values in (
+    sorted(NETWORKS), sorted(CONTENT_KINDS), list(EVIDENCE)))
 _LIMITS = {name: pa.scalar(limit, pa.int32()) for name, limit in STR_LIMITS.items()}
 
 Slow = Callable[[int, bytes], SightingRecord | None]
@@ -268,9 +270,9 @@ def _mask(t: pa.Table) -> pa.ChunkedArray:
     checks = [
         pc.equal(c("v"), _I1),
         pc.match_substring_regex(c("observed_at"), _TIME),
-        pc.is_in(c("network"), pa.array(sorted(NETWORKS))),
-        pc.is_in(c("content_kind"), pa.array(sorted(CONTENT_KINDS))),
-        pc.is_in(c("evidence"), pa.array(list(EVIDENCE))),
+        pc.is_in(c("network"), _NETWORKS),
+        pc.is_in(c("content_kind"), _KINDS),
+        pc.is_in(c("evidence"), _EVIDENCE),
         pc.and_(pc.greater_equal(c("port"), _I0), pc.less_equal(c("port"), PORT_MAX)),
         pc.is_valid(c("ip")), pc.is_valid(c("content_id")),
         pc.and_(pc.greater(pc.binary_length(c("sensor")), _Z32),
