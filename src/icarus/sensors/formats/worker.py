@@ -27,8 +27,10 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import queue
 import signal
 import socket
+import threading
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -53,6 +55,9 @@ from icarus.sensors.formats.columns import (
 )
 
 Reject = tuple[str, str, str | None]
+INBOX = 4
+"""Messages of a worker taken off its socket ahead of the one the ingest is storing (each
+at most a block's batch)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,18 +257,51 @@ class _Process:
         theirs.close()
         self.proc = _Forked(pid)
         self.conn = Connection(ours.detach())
+        self.inbox: queue.Queue[Message | None] = queue.Queue(maxsize=INBOX)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._receive, daemon=True,
+                                        name="icarus-ingest-receive")
+
+    def listen(self) -> None:
+        """Start taking the worker's messages (once every worker is forked: no thread of
+        this process runs while one is)."""
+        self._thread.start()
+
+    def _receive(self) -> None:
+        """Take messages off the socket as they come, so that the worker is not held up in
+        sending while the ingest stores an earlier block (None: the worker is gone)."""
+        while True:
+            try:
+                message: Message | None = self.conn.recv()
+            except (EOFError, OSError):
+                message = None
+            while not self._stop.is_set():
+                try:
+                    self.inbox.put(message, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if message is None or self._stop.is_set():
+                return
 
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None and not self.conn.closed
 
-    def recv(self, path: Path) -> tuple[str, list[Reject], object]:
-        try:
-            message: tuple[str, list[Reject], object] = self.conn.recv()
-        except (EOFError, OSError):
+    def recv(self, path: Path) -> Message:
+        message = self.inbox.get()
+        if message is None:
+            self.inbox.put(None)  # it stays gone for every later call
             raise RuntimeError(f"{path}: an ingest worker stopped (exit code "
-                               f"{self.proc.poll()})") from None
+                               f"{self.proc.poll()})")
         return message
+
+    def close(self) -> None:
+        """Stop taking messages (the worker has exited: its socket is at its end)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.conn.close()
 
 
 class Worker:
@@ -275,6 +313,8 @@ class Worker:
         self._procs: list[_Process] = []
         for _ in range(max(1, count)):
             self._procs.append(_Process([p.conn for p in self._procs], stage))
+        for proc in self._procs:
+            proc.listen()
         self._busy = False
         self._started: tuple[str, str, str] | None = None
 
@@ -334,7 +374,7 @@ class Worker:
                     except OSError:
                         proc.proc.kill()
                 proc.proc.wait()
-            proc.conn.close()
+            proc.close()
 
     @property
     def alive(self) -> bool:
