@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -22,6 +23,7 @@ from icarus.sensors.formats import v1_columnar
 from icarus.sensors.formats.columns import batches_of_records
 from icarus.sensors.formats.worker import Worker
 from icarus.sensors.ingest import IngestReport, ingest_files
+from icarus.sensors.schema import SIGHTINGS
 from icarus.sensors.unmatched import read_unmatched
 from tests.sensors.conftest import banked_settings, world_files
 
@@ -353,3 +355,49 @@ def test_a_started_file_must_be_the_one_read_next(world: Path) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def _day_rows(days: list[int], start: int) -> pa.Table:
+    """SIGHTINGS rows observed on the given days since the epoch (one row each), their
+    ``source_line`` numbered from ``start``."""
+    def blank(field: pa.Field) -> pa.Array:
+        if field.nullable:
+            return pa.nulls(len(days), field.type)
+        value: object = 0
+        if pa.types.is_fixed_size_binary(field.type):
+            value = b"\0" * field.type.byte_width
+        elif pa.types.is_binary(field.type):
+            value = b""
+        elif pa.types.is_string(field.type):
+            value = ""
+        return pa.array([value] * len(days), field.type)
+
+    rows = {f.name: blank(f) for f in SIGHTINGS if f.name != "observed_at"}
+    rows["observed_at"] = pa.array([d * 86_400_000_000 + 1 for d in days],
+                                   pa.timestamp("us", tz="UTC"))
+    rows["source_line"] = pa.array(range(start, start + len(days)), pa.int64())
+    return pa.Table.from_arrays([rows[f.name] for f in SIGHTINGS], schema=SIGHTINGS)
+
+
+def test_parts_write_each_day_once_it_has_passed_and_keep_every_row(tmp_path: Path) -> None:
+    # Sensor exports run in time order: a day no batch has brought rows of for two batches
+    # is written at once (not at the end of the file); a day that comes back gets another
+    # part; every row ends up in exactly one part of its day.
+    parts = ingest._Parts(tmp_path, "p")
+    batches = [[0, 0, 1], [1, 2], [2, 3], [3, 3], [4, 0], [4]]
+    written = []
+    line = 0
+    for days in batches:
+        parts.add(_day_rows(days, line))
+        line += len(days)
+        written.append(parts.written)
+    assert written == [0, 0, 1, 2, 3, 4]  # day 0 after batch 3, day 1 after 4, ...
+    paths = parts.close()
+    assert len(paths) == parts.written == 6  # days 0 to 4, and day 0 again
+    got: dict[str, list[int]] = {}
+    for path in paths:
+        day = path.name.split("_")[0][4:]
+        got.setdefault(day, []).extend(pq.read_table(path).column("source_line").to_pylist())
+    assert {day: sorted(lines) for day, lines in got.items()} == {
+        "1970-01-01": [0, 1, 10], "1970-01-02": [2, 3], "1970-01-03": [4, 5],
+        "1970-01-04": [6, 7, 8], "1970-01-05": [9, 11]}

@@ -21,6 +21,7 @@ import queue
 import re
 import shutil
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -72,6 +73,11 @@ from icarus.sensors.unmatched import (
 
 PART_ROWS = 200_000
 """Rows buffered before parts are written (batches are bounded by their readers)."""
+AREA_PART_ROWS = 65_536
+"""Rows per part of the unmatched area (all of one day: written as they come, so little is
+left to write when a file ends)."""
+IDLE_BATCHES = 2
+"""Batches in a row without rows of a buffered day after which that day is written."""
 AHEAD = 2
 """Batches read ahead of the one being stored (bounds memory: each is one block)."""
 MATCH_CACHE = 1 << 20
@@ -173,29 +179,41 @@ class _Quarantine:
 class _Parts:
     """Rows (SIGHTINGS tables) buffered per day and written as numbered parts into a temporary
     directory (``day=YYYY-MM-DD_part-<prefix>-<n>.parquet``, flat: no directory to make and
-    remove per day), a flush every :data:`PART_ROWS` rows.
+    remove per day): a day as soon as :data:`IDLE_BATCHES` batches in a row brought it no
+    rows (sensor exports run in time order: a day that has passed is written while later
+    ones are read), and every day at each ``part_rows`` rows buffered.
 
-    A writer thread writes a flush while the next rows are prepared (one flush at a time, so
-    at most two are held); :meth:`close` waits for it and fsyncs the parts, several at once.
+    A writer thread writes while the next rows are prepared (at most ``part_rows`` rows in
+    its queue, so at most twice that are held); :meth:`close` waits for it and fsyncs the
+    parts, several at once.
     """
 
-    def __init__(self, tmp: Path, prefix: str, *, day: str | None = None) -> None:
+    def __init__(self, tmp: Path, prefix: str, *, day: str | None = None,
+                 part_rows: int = PART_ROWS) -> None:
         self.tmp, self.prefix, self.written = tmp, prefix, 0
+        self.part_rows = part_rows
         # The unmatched area partitions by ingest day (its retention clock).
         self.day = day
         self.rows: dict[str, list[pa.Table]] = {}
         self.buffered = 0
+        self.batches = 0
+        self.last: dict[str, int] = {}
+        """The batch that last brought rows of each buffered day."""
         self.paths: list[Path] = []
         self._writer: ThreadPoolExecutor | None = None
-        self._pending: Future[None] | None = None
+        self._pending: deque[tuple[Future[None], int]] = deque()
 
     def add(self, table: pa.Table) -> None:
+        self.batches += 1
         while table.num_rows:
-            room = PART_ROWS - self.buffered
+            room = self.part_rows - self.buffered
             self._add(table.slice(0, room))
             table = table.slice(room)
-            if self.buffered >= PART_ROWS:
+            if self.buffered >= self.part_rows:
                 self.flush()
+        idle = [day for day, last in self.last.items() if self.batches - last >= IDLE_BATCHES]
+        if idle:
+            self.flush(idle)
 
     def _add(self, table: pa.Table) -> None:
         self.buffered += table.num_rows
@@ -218,23 +236,30 @@ class _Parts:
                              strict=True):
             day = (_EPOCH_DAY + timedelta(days=d)).strftime("%Y-%m-%d")
             self.rows.setdefault(day, []).append(by_day.slice(lo, hi - lo))
+            self.last[day] = self.batches
 
-    def flush(self) -> None:
-        """Hand the buffered rows to the writer thread (after its previous flush is done)."""
-        if not self.rows:
-            return
-        jobs = []
-        for day in sorted(self.rows):
+    def flush(self, days: list[str] | None = None) -> None:
+        """Hand the buffered rows of ``days`` (default: all) to the writer thread, once no
+        more than :data:`PART_ROWS` rows wait for it."""
+        jobs, rows = [], 0
+        for day in sorted(self.rows) if days is None else sorted(days):
+            tables = self.rows.pop(day)
+            self.last.pop(day, None)
+            count = sum(t.num_rows for t in tables)
+            self.buffered -= count
+            rows += count
             jobs.append((self.tmp / f"day={day}_part-{self.prefix}-{self.written}.parquet",
-                         self.rows[day]))
+                         tables))
             self.written += 1
-        self.rows, self.buffered = {}, 0
-        self._wait()
+        if not jobs:
+            return
+        while self._pending and sum(n for _, n in self._pending) + rows > self.part_rows:
+            self._wait_one()
         if self._writer is None:
             self.tmp.mkdir(parents=True, exist_ok=True)
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="icarus-ingest-write")
         self.paths.extend(out for out, _ in jobs)
-        self._pending = self._writer.submit(self._write, jobs)
+        self._pending.append((self._writer.submit(self._write, jobs), rows))
 
     def _write(self, jobs: list[tuple[Path, list[pa.Table]]]) -> None:
         for out, tables in jobs:
@@ -243,10 +268,13 @@ class _Parts:
                 c for c in DICTIONARY_COLUMNS if c in table.column_names],
                 write_statistics=[c for c in STATISTICS_COLUMNS if c in table.column_names])
 
+    def _wait_one(self) -> None:
+        pending, _ = self._pending.popleft()
+        pending.result()  # the writer's error, if any, is raised here
+
     def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()  # the writer's error, if any, is raised here
+        while self._pending:
+            self._wait_one()
 
     def abandon(self) -> None:
         """Stop the writer thread, errors ignored (the ingest failed)."""
@@ -589,7 +617,8 @@ def _ingest_one(settings: Settings, led: Ledger, stage: _Stage, path: Path,
     tmp = root / f".tmp-{sha}"
     quarantine = _Quarantine(tmp / "quarantine.jsonl", path)
     parts = _Parts(tmp / "parts", sha[:16])
-    area = _Parts(tmp / "unmatched", sha[:16], day=datetime.now(UTC).strftime("%Y-%m-%d"))
+    area = _Parts(tmp / "unmatched", sha[:16], day=datetime.now(UTC).strftime("%Y-%m-%d"),
+                  part_rows=AREA_PART_ROWS)
     counts = {"read": 0, "kept": 0, "not_alert": 0, "duplicates": 0}
     led.begin()
     source = _staged(reader, path, sha, quarantine, stage, worker)
