@@ -15,7 +15,10 @@ takes ``--world DIR``. Each contender runs in its own child process, so each pea
   the v1 JSON lines, ``read_csv`` for the tool A CSV) into one Parquet file, with no validation,
   no matching and no dedupe, on 1 thread and on 2.
 
-Issue #4 target: Icarus >= 0.5x DuckDB's rows/s on the same files.
+Issue #4 target: Icarus >= 0.5x DuckDB's rows/s on the same files. The machine's speed drifts
+(a shared host): every contender runs ``--repeat`` rounds (default 3), one after the other in
+each round, and the ratio reported is the median of the rounds' own ratios (and that of the
+best rounds).
 Full run: ``.venv/bin/python bench/bench_ingest.py`` (medium world, about 1 M sightings).
 Quick check: ``.venv/bin/python bench/bench_ingest.py --scale tiny``.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,40 +157,52 @@ def child(which: str, world: Path, kind: str, profile: Path | None) -> dict[str,
     return result
 
 
-def compare(world: Path, kind: str, profile: Path | None, *, one_process: bool) -> None:
-    """Run the contenders on one kind of file and print the table and the ratios."""
+def compare(world: Path, kind: str, profile: Path | None, *, one_process: bool,
+            repeat: int) -> None:
+    """Run the contenders on one kind of file, ``repeat`` rounds (each round every contender
+    once, one after the other), and print each one's best round and the ratios: the median
+    over the rounds of each round's own ratio (the contenders of a round ran under the same
+    load), and the ratio of the best rounds."""
     files = files_of(world, kind)
     size = sum(p.stat().st_size for p in files)
     print(f"\n{kind}: {len(files)} files, {size / 2**20:,.0f} MiB; load before {load_average()}")
-    icarus = child("icarus", world, kind, profile)
-    duck1 = child("duckdb1", world, kind, None)
-    duck2 = child("duckdb2", world, kind, None)
-    contenders = [(f"icarus ingest_files ({kind}, defaults)", icarus),
-                  ("duckdb -> parquet, 1 thread", duck1),
-                  ("duckdb -> parquet, 2 threads", duck2)]
+    names = {"icarus": f"icarus ingest_files ({kind}, defaults)",
+             "duckdb1": "duckdb -> parquet, 1 thread", "duckdb2": "duckdb -> parquet, 2 threads"}
     if one_process:
-        two = child("icarus1", world, kind, None)
-        contenders.append((f"icarus ingest_files ({kind}, one process)", two))
-    rows = [[name, f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{r['cpu']:.2f}",
+        names["icarus1"] = f"icarus ingest_files ({kind}, one process)"
+    rounds: list[dict[str, dict[str, Any]]] = []
+    for number in range(repeat):
+        rounds.append({which: child(which, world, kind, profile if number == 0 and
+                                    which == "icarus" else None) for which in names})
+    best = {which: min((r[which] for r in rounds), key=lambda x: x["seconds"])
+            for which in names}
+    rows = [[names[which], f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{r['cpu']:.2f}",
              f"{r['rows'] / r['seconds']:,.0f}", f"{r['rss_mib']:,.0f}"]
-            for name, r in contenders]
+            for which, r in best.items()]
+    print(f"best of {repeat} rounds:")
     print_table(["contender", "rows", "seconds", "CPU s", "rows/s", "peak RSS MiB"], rows)
-    rate = icarus["rows"] / icarus["seconds"]
+    icarus = best["icarus"]
     print(f"icarus: read {icarus['read']:,} = kept {icarus['kept']:,} + benign dropped "
           f"{icarus['not_alert']:,} + duplicates {icarus['duplicates']:,} + quarantined "
           f"{icarus['quarantined']:,}")
-    if one_process:
-        rate2 = two["rows"] / two["seconds"]
-        print(f"icarus in one process: speed ratio "
-              f"{rate2 / (duck1['rows'] / duck1['seconds']):.2f}x (DuckDB 1 thread), "
-              f"{rate2 / (duck2['rows'] / duck2['seconds']):.2f}x (2 threads)")
     print(f"icarus (defaults) CPU s: {icarus['cpu_main']:.2f} ingest process + "
           f"{icarus['cpu'] - icarus['cpu_main']:.2f} reading workers (peak RSS: the ingest "
           f"process's)")
-    print(f"icarus/duckdb speed ratio: {rate / (duck1['rows'] / duck1['seconds']):.2f}x "
-          f"(1 thread), {rate / (duck2['rows'] / duck2['seconds']):.2f}x (2 threads); "
-          f"target >= 0.5x; CPU-time ratio (1 thread) {duck1['cpu'] / icarus['cpu']:.2f}x; "
-          f"load after {load_average()}")
+
+    def speed(r: dict[str, Any]) -> float:
+        return float(r["rows"]) / float(r["seconds"])
+
+    for mine in ("icarus", "icarus1") if one_process else ("icarus",):
+        per_round = {peer: sorted(speed(r[mine]) / speed(r[peer]) for r in rounds)
+                     for peer in ("duckdb1", "duckdb2")}
+        print(f"{names[mine]}/duckdb speed ratio: median of the rounds' ratios "
+              f"{statistics.median(per_round['duckdb1']):.2f}x (1 thread; rounds "
+              f"{', '.join(f'{x:.2f}' for x in per_round['duckdb1'])}), "
+              f"{statistics.median(per_round['duckdb2']):.2f}x (2 threads); best rounds "
+              f"{speed(best[mine]) / speed(best['duckdb1']):.2f}x (1 thread), "
+              f"{speed(best[mine]) / speed(best['duckdb2']):.2f}x (2 threads); target >= 0.5x")
+    print(f"CPU-time ratio (best rounds, 1 thread) {best['duckdb1']['cpu'] / icarus['cpu']:.2f}x;"
+          f" load after {load_average()}")
 
 
 def main() -> None:
@@ -201,6 +217,9 @@ def main() -> None:
                         help="write cProfile stats of the Icarus run to PROFILE.<kind>")
     parser.add_argument("--one-process", action="store_true",
                         help="also time the ingest reading in its own process (no workers)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of every contender (the median of the rounds' ratios and "
+                             "the best round of each are reported)")
     parser.add_argument("--child", choices=["icarus", "icarus1", "duckdb1", "duckdb2"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=sorted(SUFFIX), help=argparse.SUPPRESS)
@@ -223,7 +242,7 @@ def main() -> None:
             parser.error(f"unknown kind {kind!r}")
         compare(world, kind,
                 args.profile.with_suffix(f".{kind}") if args.profile is not None else None,
-                one_process=args.one_process)
+                one_process=args.one_process, repeat=max(1, args.repeat))
 
 
 if __name__ == "__main__":
