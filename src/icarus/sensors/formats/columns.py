@@ -30,6 +30,9 @@ from icarus.sensors.schema import SIGHTINGS
 FIELDS: tuple[str, ...] = SightingRecord.__slots__
 RECORD = pa.schema([SIGHTINGS.field(name) for name in FIELDS])
 """The v1 fields of a sighting, in :class:`SightingRecord` order, typed as in the dataset."""
+THREADS = 2
+"""pyarrow threads a reader's parse of a block may use (1 in the ingest's worker processes,
+which already keep every core busy: a thread pool there only adds hand-offs)."""
 BATCH_ROWS = 65_536
 """Records gathered per batch from a record-by-record reader."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from icarus.core.sinks import RecordSink
+from icarus.sensors.formats import columns
 from icarus.sensors.formats.base import (
     STR_LIMITS,
     RecordError,
@@ -271,7 +272,8 @@ def _block(block: bytes, base: int, sensor: str,
 def _parse(data: bytes) -> pa.Table | None:
     try:
         return pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(
-            column_names=list(_COLUMNS), use_threads=True, block_size=1 << 20),
+            column_names=list(_COLUMNS), use_threads=columns.THREADS > 1,
+            block_size=max(1 << 16, len(data) // columns.THREADS + 1)),
             parse_options=_CSV_PARSE, convert_options=_CSV_CONVERT)
     except (pa.ArrowException, ValueError):
         return None

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from icarus.core.errors import InvalidIdentifierError
+from icarus.sensors.formats import columns
 from icarus.sensors.formats.base import (
     CONTENT_KINDS,
     EVIDENCE,
@@ -74,9 +75,6 @@ PARSE_LINES = 4096
 halves parse or are :data:`MIN_SPLIT` lines."""
 MIN_SPLIT = 16
 """A failing part of at most this many lines is read line by line."""
-THREADS = 2
-"""Pieces a block's lines are cut into for pyarrow's threads to parse at once (1: one piece,
-parsed by the calling thread, as in the ingest's worker processes)."""
 _INT = ("v", "port", "file_size", "ed2k_client_id")
 _SCHEMA = pa.schema([(name, pa.int64() if name in _INT else pa.string()) for name in (
     "v", "record_id", "observed_at", "network", "ip", "port", "content_kind", "content_id",
@@ -166,10 +164,11 @@ def _whole(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray,
     if not data.endswith(b"\n"):
         data += b"\n"
     try:
+        pieces = columns.THREADS
         table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
                                        read_options=pj.ReadOptions(
-                                           use_threads=THREADS > 1,
-                                           block_size=max(1 << 16, len(data) // THREADS + 1)))
+                                           use_threads=pieces > 1,
+                                           block_size=max(1 << 16, len(data) // pieces + 1)))
     except (pa.ArrowException, ValueError):
         return _REFUSED
     if table.num_rows != len(idx):

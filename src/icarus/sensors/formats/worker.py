@@ -128,9 +128,9 @@ def serve(fd: int, stage: Stage | None = None) -> None:
     """A worker's loop: read the shards asked for until told to stop (or the ingest is gone);
     each batch is sent as ``stage`` (default :func:`prepare`) makes it."""
     import icarus.sensors.formats  # noqa: F401 - registers the built-in readers
-    from icarus.sensors.formats import v1_columnar
+    from icarus.sensors.formats import columns
 
-    v1_columnar.THREADS = 1  # the workers already keep every core busy
+    columns.THREADS = 1  # the workers already keep every core busy
     conn = Connection(fd)
     try:
         while True:
