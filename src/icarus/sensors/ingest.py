@@ -343,6 +343,30 @@ class _Staged:
     keys: np.ndarray | None
     area: pa.Table | None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (from a worker to the ingest) with its tables as Arrow IPC streams: about
+        three times cheaper to write than pickling them column by column, and read back
+        without a copy."""
+        return (_staged_from, (self.read, self.not_alert, _ipc(self.rows), self.keys,
+                               _ipc(self.area)))
+
+
+def _ipc(table: pa.Table | None) -> bytes | None:
+    if table is None:
+        return None
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    out: bytes = sink.getvalue().to_pybytes()
+    return out
+
+
+def _staged_from(read: int, not_alert: int, rows: bytes | None, keys: np.ndarray | None,
+                 area: bytes | None) -> _Staged:
+    def table(data: bytes | None) -> pa.Table | None:
+        return None if data is None else pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    return _Staged(read, not_alert, table(rows), keys, table(area))
+
 
 class _Stage:
     """Everything done to a batch before the ledger decides what is new: sighting ids,
