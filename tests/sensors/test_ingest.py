@@ -314,9 +314,9 @@ def test_workers_read_the_next_file_only_when_it_is_certain_to_be_ingested(
     started: list[str] = []
     start = Worker.start
 
-    def record(self: Worker, name: str, path: Path, sha: str) -> None:
+    def record(self: Worker, name: str, path: Path, sha: str, context: object = None) -> None:
         started.append(Path(path).name)
-        start(self, name, path, sha)
+        start(self, name, path, sha, context)
 
     monkeypatch.setattr(Worker, "start", record)
     settings = banked_settings(tmp_path / "home", world)

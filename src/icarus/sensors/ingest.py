@@ -395,6 +395,36 @@ class _Stage:
         return _Staged(len(lines), len(lines) - int(pending.sum()), rows, keys, area)
 
 
+    def for_file(self, context: object, index: int) -> _AreaWriter:
+        """The stage of one file in worker ``index``: ``context`` is the file's temporary
+        unmatched directory and the ingest day; the worker writes the unmatched rows there
+        itself, instead of sending them."""
+        assert isinstance(context, tuple)
+        tmp, day, prefix = context
+        return _AreaWriter(self, _Parts(Path(tmp), f"{prefix}-w{index}", day=day,
+                                        part_rows=AREA_PART_ROWS))
+
+
+class _AreaWriter:
+    """A worker's stage of one file that writes the unmatched rows as parts of its own (the
+    area's row order does not matter: it is read sorted, or for candidates, whose results do
+    not depend on it)."""
+
+    def __init__(self, stage: _Stage, parts: _Parts) -> None:
+        self.stage, self.parts = stage, parts
+
+    def __call__(self, batch: Batch, sha: str) -> _Staged:
+        staged = self.stage(batch, sha)
+        if staged.area is None:
+            return staged
+        self.parts.add(staged.area)
+        return _Staged(staged.read, staged.not_alert, staged.rows, staged.keys, None)
+
+    def finish(self) -> None:
+        """Write the rest and make the parts durable (before the ingest may commit)."""
+        self.parts.close()
+
+
 def _gravest(matches: list[Match]) -> Match | None:
     alert = [m for m in matches if m.set_kind is SetKind.ALERT]
     return min(alert, key=lambda m: (-int(m.severity), m.set_name, m.row), default=None)
@@ -536,7 +566,7 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
             reports = []
             for index, (path, reader) in enumerate(zip(paths, readers, strict=True)):
                 def start_next(after: int = index) -> None:
-                    _start_next(led, worker, paths, readers, after, sha_of)
+                    _start_next(settings, led, stage, worker, paths, readers, after, sha_of)
                 reports.append(_ingest_one(settings, led, stage, path, reader, progress,
                                            worker, sha_of(index), start_next))
             return reports
@@ -545,8 +575,8 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
             worker.close()
 
 
-def _start_next(led: Ledger, worker: Worker | None, paths: Sequence[Path],
-                readers: Sequence[SightingReader], after: int,
+def _start_next(settings: Settings, led: Ledger, stage: _Stage, worker: Worker | None,
+                paths: Sequence[Path], readers: Sequence[SightingReader], after: int,
                 sha_of: Callable[[int], str]) -> None:
     """Once the workers have sent all of file ``after``, set them reading the next file to
     be read while this process writes and commits the one before. Files in between that
@@ -557,8 +587,28 @@ def _start_next(led: Ledger, worker: Worker | None, paths: Sequence[Path],
     for following in range(after + 1, len(paths)):
         sha = sha_of(following)
         if not led.has_file(sha) and sha not in {sha_of(k) for k in range(following)}:
-            worker.start(readers[following].NAME, paths[following], sha)
+            worker.start(readers[following].NAME, paths[following], sha,
+                         _area_context(settings, stage, sha))
             return
+
+
+def _area_context(settings: Settings, stage: _Stage, sha: str) -> tuple[str, str, str] | None:
+    """What a worker needs to write file ``sha``'s unmatched rows itself (see
+    :meth:`_Stage.for_file`): its temporary directory, the ingest day and the parts' prefix;
+    None if they are not kept."""
+    if not stage.to_area:
+        return None
+    return (str(_tmp_dir(settings, sha) / "unmatched"), _ingest_day(), sha[:16])
+
+
+def _tmp_dir(settings: Settings, sha: str) -> Path:
+    """Where file ``sha``'s parts wait for its commit."""
+    return dataset_dir(settings) / f".tmp-{sha}"
+
+
+def _ingest_day() -> str:
+    """Today (UTC): the unmatched area's partition of what is ingested now."""
+    return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
 def _workers(settings: Settings, paths: Sequence[Path],
@@ -578,11 +628,12 @@ def _workers(settings: Settings, paths: Sequence[Path],
 
 
 def _staged(reader: SightingReader, path: Path, sha: str, sink: _Quarantine, stage: _Stage,
-            worker: Worker | None) -> Iterator[_Staged]:
-    """The file's valid records in staged batches: from the worker processes, else read
-    and staged here by a second thread (see :func:`_ahead`)."""
+            worker: Worker | None, context: object) -> Iterator[_Staged]:
+    """The file's valid records in staged batches: from the worker processes (which write
+    its unmatched rows themselves, see :meth:`_Stage.for_file`), else read and staged here
+    by a second thread (see :func:`_ahead`)."""
     if worker is not None and worker.alive:
-        return worker.read(reader.NAME, path, sha, sink)
+        return worker.read(reader.NAME, path, sha, sink, context)
     return _ahead(stage(batch, sha) for batch in batches(reader, path, sink))
 
 
@@ -637,15 +688,14 @@ def _ingest_one(settings: Settings, led: Ledger, stage: _Stage, path: Path,
     retention = settings.sightings_retention_days
     if led.has_file(sha):
         return IngestReport(str(path), sha, reader.NAME, True, retention_days=retention)
-    root = dataset_dir(settings)
-    tmp = root / f".tmp-{sha}"
+    tmp = _tmp_dir(settings, sha)
     quarantine = _Quarantine(tmp / "quarantine.jsonl", path)
     parts = _Parts(tmp / "parts", sha[:16])
-    area = _Parts(tmp / "unmatched", sha[:16], day=datetime.now(UTC).strftime("%Y-%m-%d"),
-                  part_rows=AREA_PART_ROWS)
+    area = _Parts(tmp / "unmatched", sha[:16], day=_ingest_day(), part_rows=AREA_PART_ROWS)
     counts = {"read": 0, "kept": 0, "not_alert": 0, "duplicates": 0}
     led.begin()
-    source = _staged(reader, path, sha, quarantine, stage, worker)
+    source = _staged(reader, path, sha, quarantine, stage, worker,
+                     _area_context(settings, stage, sha))
     try:
         for staged in source:
             counts["read"] += staged.read

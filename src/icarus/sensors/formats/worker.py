@@ -8,7 +8,8 @@ hashed there, for matched rows only) and writes them. Readers without shards (re
 ones, plug-ins) are read whole by the first worker. They talk over socket pairs with
 :mod:`multiprocessing.connection` messages (pickled Arrow tables):
 
-* to a worker: ``(reader name, path, file SHA-256, index, count)``, or None to stop;
+* to a worker: ``(reader name, path, file SHA-256, index, count, context)``, or None to
+  stop;
 * from it, per file and in its block order: ``(kind, rejects, prepared)`` messages, kind one of
   ``batch`` (a batch of the current block), ``block`` (the end of one of its blocks), ``rest``
   (it reads every block from here on: a block that needs those before it, such as a quoted
@@ -16,10 +17,12 @@ ones, plug-ins) are read whole by the first worker. They talk over socket pairs 
   ``(position, reason, raw)`` as the reader gave them, in order; the ingest writes them to its
   quarantine in block order, so in line order.
 
-Workers have no side effects (they write nothing), so a kill of any process leaves only what
-the ingest's crash recovery already removes. A worker stops when the ingest's end of its
-socket closes (the ingest exited or was killed). The sockets' buffers bound what is in flight:
-each worker prepares at most one batch beyond the one being sent.
+Workers write nothing but, for the ingest's stage, the parts of a file's unmatched rows into
+that file's temporary directory, which the ingest renames into place when it commits the file
+(and its crash recovery removes otherwise): a kill of any process leaves only what that
+recovery already removes. A worker stops when the ingest's end of its socket closes (the
+ingest exited or was killed). A thread of the ingest per worker takes its messages as they
+come, up to :data:`INBOX` ahead of the one being stored.
 """
 
 from __future__ import annotations
@@ -121,7 +124,21 @@ def _events(reader: SightingReader, path: Path, sink: RecordSink,
 Stage = Callable[[Batch, str], object]
 """What a worker does to each batch of a file before sending it (given the file's SHA-256):
 :func:`prepare` by default; the ingest's own staging (matching, content keys, rows) when it
-forks its workers with it."""
+forks its workers with it. A stage with a ``for_file(context, index)`` method is asked for
+the stage of each file whose task carries a context (the worker's ``index``): that one may
+write files of its own (into the ingest's temporary directory of the file), and its
+``finish()``, called after the file's last batch, gives what the ``end`` message carries."""
+
+
+def _per_file(stage: Stage | None, context: object, index: int) -> Stage:
+    """The stage of one file (see :data:`Stage`)."""
+    if stage is None:
+        return prepare
+    for_file = getattr(stage, "for_file", None)
+    if context is None or for_file is None:
+        return stage
+    run: Stage = for_file(context, index)
+    return run
 
 
 def serve(fd: int, stage: Stage | None = None) -> None:
@@ -140,14 +157,15 @@ def serve(fd: int, stage: Stage | None = None) -> None:
                 return
             if task is None:
                 return
-            name, path, sha, index, count = task
+            name, path, sha, index, count, context = task
             sink = _Collect()
             try:
+                run = _per_file(stage, context, index)
                 for kind, batch in _events(READERS.get(name), Path(path), sink,
                                            Shard(index, count)):
-                    conn.send((kind, sink.take(),
-                               None if batch is None else (stage or prepare)(batch, sha)))
-                conn.send(("end", sink.take(), None))
+                    conn.send((kind, sink.take(), None if batch is None else run(batch, sha)))
+                finish = getattr(run, "finish", None)
+                conn.send(("end", sink.take(), finish() if finish is not None else None))
             except (BrokenPipeError, ConnectionResetError):
                 return
             except Exception as exc:  # handed to the ingest, raised there
@@ -318,28 +336,29 @@ class Worker:
         self._busy = False
         self._started: tuple[str, str, str] | None = None
 
-    def start(self, name: str, path: Path, sha: str) -> None:
+    def start(self, name: str, path: Path, sha: str, context: object = None) -> None:
         """Set the workers reading ``path`` now, while the ingest still stores the file
         before it: :meth:`read` of the same file is to come next (its batches wait in the
-        sockets; if it never comes, :meth:`close` kills the workers)."""
+        sockets; if it never comes, :meth:`close` kills the workers). ``context``: for the
+        stage's ``for_file`` (see :data:`Stage`)."""
         if self._busy:
             raise RuntimeError("the ingest workers are still reading another file")
-        self._send(name, path, sha)
+        self._send(name, path, sha, context)
         self._started = (name, str(path), sha)
 
-    def _send(self, name: str, path: Path, sha: str) -> None:
+    def _send(self, name: str, path: Path, sha: str, context: object) -> None:
         if not self.alive:
             raise RuntimeError(f"{path}: an ingest worker stopped")
         self._busy = True
         count = len(self._procs)
         for index, proc in enumerate(self._procs):
             try:
-                proc.conn.send((name, str(path), sha, index, count))
+                proc.conn.send((name, str(path), sha, index, count, context))
             except OSError:
                 raise RuntimeError(f"{path}: an ingest worker stopped") from None
 
-    def read(self, name: str, path: Path, sha: str,
-             sink: RecordSink) -> Generator[Any, None, None]:
+    def read(self, name: str, path: Path, sha: str, sink: RecordSink,
+             context: object = None) -> Generator[Any, None, None]:
         """The staged batches of ``path`` in file order (read since :meth:`start`, or from
         now); rejects go to ``sink`` as they arrive. Abandoning the iterator before its end
         stops the workers (see :meth:`close`)."""
@@ -350,7 +369,7 @@ class Worker:
         if started is None:
             if self._busy:
                 raise RuntimeError("the ingest workers are still reading another file")
-            self._send(name, path, sha)
+            self._send(name, path, sha, context)
         procs = self._procs
         done = False
         try:
