@@ -2,11 +2,13 @@
 
 Each of ``count`` workers reads one shard of a file (:class:`~.columns.Shard`: the blocks
 numbered ``index`` modulo ``count``; parse and vet, see :mod:`.columns`) and makes, for every
-valid record, its ``sighting_id`` (which depends on the file and line alone). The ingest
-process takes their batches in block order and meanwhile matches, dedupes (content keys are
-hashed there, for matched rows only) and writes them. Readers without shards (record-by-record
-ones, plug-ins) are read whole by the first worker. They talk over socket pairs with
-:mod:`multiprocessing.connection` messages (pickled Arrow tables):
+valid record, its ``sighting_id`` (which depends on the file and line alone); forked with the
+ingest's stage, it also matches the batch, sets the unmatched rows aside (writing them itself)
+and hashes the content keys of the rest. The ingest process takes the batches in block order,
+dedupes them through its ledger and writes the kept rows. Readers without shards
+(record-by-record ones, plug-ins) are read whole by the first worker. They talk over socket
+pairs with :mod:`multiprocessing.connection` messages (pickled; the ingest's staged batches
+carry their tables as Arrow IPC streams):
 
 * to a worker: ``(reader name, path, file SHA-256, index, count, context)``, or None to
   stop;
