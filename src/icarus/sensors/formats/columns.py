@@ -517,6 +517,7 @@ def shard_blocks(fh: BinaryIO, size: int, shard: Shard, *, base: int = 0, offset
         start = fh.tell()
     except (OSError, ValueError, io.UnsupportedOperation):  # an empty file, or not a file
         mapped, start = fh.read(), 0
+    released = 0
     try:
         for number, (lo, hi) in enumerate(block_spans(mapped, start, size, first=shard.count)):
             if shard.mine(number):
@@ -526,6 +527,11 @@ def shard_blocks(fh: BinaryIO, size: int, shard: Shard, *, base: int = 0, offset
                 return
             base += line_count(mapped, lo, hi)
             offset += hi - lo
+            if isinstance(mapped, mmap.mmap):  # pages behind us leave this process's RSS
+                done = hi // mmap.PAGESIZE * mmap.PAGESIZE
+                if done > released:
+                    mapped.madvise(mmap.MADV_DONTNEED, released, done - released)
+                    released = done
     finally:
         if isinstance(mapped, mmap.mmap):
             mapped.close()
