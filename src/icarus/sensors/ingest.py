@@ -240,7 +240,7 @@ class _Parts:
 
     def flush(self, days: list[str] | None = None) -> None:
         """Hand the buffered rows of ``days`` (default: all) to the writer thread, once no
-        more than :data:`PART_ROWS` rows wait for it."""
+        more than ``part_rows`` rows wait for it."""
         jobs, rows = [], 0
         for day in sorted(self.rows) if days is None else sorted(days):
             tables = self.rows.pop(day)
