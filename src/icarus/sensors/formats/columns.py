@@ -211,11 +211,8 @@ def map_distinct(col: pa.Array | pa.ChunkedArray, fn: Callable[[Any], Any],
     ``fn`` returns None for a value it refuses. Sensors name the same peers and contents many
     times: converting each distinct value once is what makes Python conversions affordable.
     """
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    distinct = pc.unique(col)
-    mapped = pa.array([None if v is None else fn(v) for v in distinct.to_pylist()], type_)
-    return mapped.take(pc.index_in(col, distinct))
+    return per_distinct(col, lambda values: pa.array(
+        [None if v is None else fn(v) for v in values.to_pylist()], type_))
 
 
 def none_if_empty(col: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

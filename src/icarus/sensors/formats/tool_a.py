@@ -318,10 +318,6 @@ class _Distinct:
             values = pc.if_else(pa.array(present), values, pa.scalar(None, pa.int64()))
         return values.take(self.encoded.indices)
 
-    def spread(self, values: pa.Array) -> pa.Array:
-        """An Arrow array of one value per distinct value, per row."""
-        return values.take(self.encoded.indices)
-
 
 def _convert(t: pa.Table, lines: np.ndarray, sensor: str,
              one: Callable[[int], None]) -> Batch | None:
