@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from icarus.core.settings import load_settings
-from icarus.sensors.dataset import dataset_dir, ledger, query, recover, stats
+from icarus.sensors.dataset import (
+    KEY_BYTES,
+    content_key_matrix,
+    content_keys,
+    dataset_dir,
+    ledger,
+    query,
+    recover,
+    stats,
+)
+from icarus.sensors.formats.base import SightingRecord
+from icarus.sensors.formats.columns import records_table
 from icarus.sensors.ingest import ingest_files
 from tests.sensors.conftest import banked_settings, world_files
 
@@ -55,6 +69,40 @@ def test_keys_are_new_once_across_and_within_batches(tmp_path: Path) -> None:
         assert led.add_keys([a]) == [True]  # the rolled back keys are gone
     finally:
         led.close()
+
+
+def _field(value: bytes | None) -> bytes:
+    return b"\xff\xff\xff\xff" if value is None else len(value).to_bytes(4, "big") + value
+
+
+def test_content_keys_are_the_time_then_the_hash_of_the_documented_encoding() -> None:
+    when = datetime(2024, 4, 4, 7, 38, 12, 460_000, tzinfo=UTC)
+    rec = SightingRecord(when, "edonkey", "83.29.40.198", 4662, "ed2k", bytes(range(16)),
+                         "dk-ed2k-1", "browse", file_name="a.avi", file_size=82_258,
+                         nickname="")
+    micros = int(when.timestamp()) * 10**6 + 460_000
+
+    def num(v: int) -> bytes:
+        return _field(v.to_bytes(8, "big", signed=True))
+
+    encoding = b"".join([
+        num(micros), _field(b"edonkey"), _field(b"83.29.40.198"), num(4662), _field(b"ed2k"),
+        _field(bytes(range(16))), _field(b"dk-ed2k-1"), _field(b"browse"), _field(None),
+        _field(b"a.avi"), num(82_258), _field(None), _field(None) + bytes(8), _field(None),
+        _field(None), _field(None), _field(b"")])
+    [key] = content_keys(records_table([rec]))
+    assert len(key) == KEY_BYTES
+    assert key == (micros + (1 << 63)).to_bytes(8, "big") + hashlib.sha256(encoding).digest()[:16]
+    # Any field that differs (absent is not empty, nor zero) gives another key; later times
+    # sort after.
+    others = [replace(rec, nickname=None), replace(rec, ed2k_client_id=0),
+              replace(rec, port=4663), replace(rec, file_name="b"),
+              replace(rec, observed_at=when + timedelta(microseconds=1)),
+              replace(rec, observed_at=datetime(1969, 12, 31, tzinfo=UTC))]
+    keys = content_keys(records_table([rec, *others]))
+    assert len(set(keys)) == len(keys) and keys[0] == key
+    assert keys[6] < keys[0] < keys[5]
+    assert content_key_matrix(records_table([rec, *others])).tobytes() == b"".join(keys)
 
 
 def test_sighting_ids_are_distinct_stable_and_decrypt_to_their_line() -> None:

@@ -30,10 +30,13 @@ import pyarrow.parquet as pq
 from icarus.core.settings import Settings
 from icarus.sensors.schema import SIGHTINGS
 
-KEY_VERSION = 2
+KEY_VERSION = 3
 """The definition of content keys in a ledger (``PRAGMA user_version``): 0 hashed the Python
 text of a record (before the columnar ingest), 1 a text encoding (decimal lengths and
-numbers), 2 hashes :func:`content_keys`' binary encoding."""
+numbers), 2 hashed :func:`content_keys`' binary encoding (16 bytes), 3 puts the observation
+time before that hash (24 bytes)."""
+KEY_BYTES = 24
+"""Bytes of a content key: 8 of observation time, 16 of hash."""
 KEY_FIELDS = ("observed_at", "network", "ip", "port", "content_kind", "content_id", "sensor",
               "evidence", "record_id", "file_name", "file_size", "user_hash", "ed2k_client_id",
               "guid", "peer_id", "client", "nickname")
@@ -44,22 +47,36 @@ _ABSENT = 0xFFFFFFFF
 
 
 def content_keys(table: pa.Table) -> list[bytes]:
-    """For each row (of a table with the :data:`KEY_FIELDS`), 16 bytes that are equal for two
-    rows exactly when every v1 field is equal.
+    """For each row (of a table with the :data:`KEY_FIELDS`), :data:`KEY_BYTES` bytes that are
+    equal for two rows exactly when every v1 field is equal.
 
-    The key is the first 16 bytes of the SHA-256 of an unambiguous encoding: per field in
-    :data:`KEY_FIELDS` order, absent as the 4 bytes ``FF FF FF FF``, else its length as a
+    The key is the observation time (microseconds since the epoch as an unsigned 8-byte
+    big-endian number, offset by 2^63 so that keys sort by time), then the first 16 bytes of
+    the SHA-256 of an unambiguous encoding: per field in :data:`KEY_FIELDS` order, absent as
+    the 4 bytes ``FF FF FF FF`` (an absent number: then 8 zero bytes), else its length as a
     4-byte big-endian number and its bytes (times as microseconds since the epoch and integers
-    as 8-byte big-endian two's complement, text as UTF-8, digests raw).
+    as 8-byte big-endian two's complement, text as UTF-8, digests raw). The time first makes
+    the keys of a file (sensor exports run in time order) land together in the ledger's B-tree
+    instead of all over it.
     """
-    return [digest[:16] for digest in map(_DIGEST, map(hashlib.sha256, _encoded(table)))]
+    data = content_key_matrix(table).tobytes()
+    return [data[i:i + KEY_BYTES] for i in range(0, len(data), KEY_BYTES)]
 
 
 def content_key_matrix(table: pa.Table) -> np.ndarray:
-    """:func:`content_keys` as an ``(n, 16)`` array of bytes (no Python object per key)."""
+    """:func:`content_keys` as an ``(n, KEY_BYTES)`` array of bytes (no Python object per
+    key)."""
     n = table.num_rows
+    keys = np.empty((n, KEY_BYTES), dtype=np.uint8)
+    if not n:
+        return keys
+    micros = np.asarray(pc.cast(table.column("observed_at"), pa.int64()).to_numpy(),
+                        dtype=np.int64)
+    keys[:, :8] = (micros.view(np.uint64) ^ np.uint64(1 << 63)).astype(">u8") \
+        .view(np.uint8).reshape(n, 8)
     digests = b"".join(map(_DIGEST, map(hashlib.sha256, _encoded(table))))
-    return np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)[:, :16]
+    keys[:, 8:] = np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)[:, :16]
+    return keys
 
 
 def _fixed(matrix: np.ndarray) -> pa.Array:
@@ -149,31 +166,33 @@ class Ledger:
         self.db.execute("BEGIN IMMEDIATE")
 
     def add_keys(self, keys: list[bytes]) -> list[bool]:
-        """Insert content keys; for each, whether it was new (an earlier one is a duplicate)."""
+        """Insert content keys (all of one length); for each, whether it was new (an earlier
+        one is a duplicate)."""
         if not keys:
             return []
-        matrix = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
+        matrix = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), -1)
         new: list[bool] = self.add_key_matrix(matrix).tolist()
         return new
 
     def add_key_matrix(self, keys: np.ndarray) -> np.ndarray:
-        """:meth:`add_keys` for an ``(n, 16)`` array of key bytes: a boolean array."""
-        n = len(keys)
+        """:meth:`add_keys` for an ``(n, width)`` array of key bytes: a boolean array."""
+        n, width = keys.shape
         if not n:
             return np.zeros(0, dtype=bool)
         # One statement per batch: the distinct keys travel as one blob, SQLite cuts them out,
         # inserts the ones not stored and returns those (no Python round trip per key). Keys
-        # are compared in numpy as opaque 16-byte values.
-        as_values = np.ascontiguousarray(keys).view("V16").ravel()
+        # are compared in numpy as opaque values of ``width`` bytes; sorted, they are inserted
+        # in key order.
+        as_values = np.ascontiguousarray(keys).view(f"V{width}").ravel()
         distinct, first = np.unique(as_values, return_index=True)
         inserted = self.db.execute(
-            "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?) "
-            "INSERT INTO keys SELECT substr(?, n * 16 + 1, 16) FROM i WHERE true "
-            "ON CONFLICT DO NOTHING RETURNING key", (len(distinct), distinct.tobytes())
+            "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?1) "
+            "INSERT INTO keys SELECT substr(?2, n * ?3 + 1, ?3) FROM i WHERE true "
+            "ON CONFLICT DO NOTHING RETURNING key", (len(distinct), distinct.tobytes(), width)
         ).fetchall()
         stored = np.zeros(len(distinct), dtype=bool)
         if inserted:
-            got = np.frombuffer(b"".join(r[0] for r in inserted), dtype="V16")
+            got = np.frombuffer(b"".join(r[0] for r in inserted), dtype=f"V{width}")
             stored[np.searchsorted(distinct, got)] = True
         # The first occurrence of a key new to the ledger is the new one; later ones are
         # duplicates within the batch.
@@ -182,13 +201,13 @@ class Ledger:
         return new
 
     def replace_keys(self, batches: Any) -> None:
-        """Replace every stored key by those of ``batches`` (lists of keys) and mark the ledger
-        as holding keys of :data:`KEY_VERSION`, in one transaction."""
+        """Replace every stored key by those of ``batches`` (``(n, width)`` arrays of key bytes)
+        and mark the ledger as holding keys of :data:`KEY_VERSION`, in one transaction."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("DELETE FROM keys")
             for keys in batches:
-                self.add_keys(keys)
+                self.add_key_matrix(keys)
             self.db.execute(f"PRAGMA user_version = {KEY_VERSION}")
             self.db.execute("COMMIT")
         except BaseException:
@@ -245,7 +264,7 @@ def migrate_keys(settings: Settings, led: Ledger) -> bool:
         for part in parts:
             for batch in pq.ParquetFile(part).iter_batches(batch_size=65_536,
                                                             columns=list(KEY_FIELDS)):
-                yield content_keys(pa.Table.from_batches([batch]))
+                yield content_key_matrix(pa.Table.from_batches([batch]))
 
     led.replace_keys(batches())
     return True

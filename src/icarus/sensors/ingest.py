@@ -135,7 +135,8 @@ def file_sha256(path: Path) -> str:
 
 
 def content_key(rec: SightingRecord) -> bytes:
-    """16 bytes that equal for two records exactly when every field is equal
+    """The key (:data:`~icarus.sensors.dataset.KEY_BYTES` bytes) that equals for two records
+    exactly when every field is equal
     (:func:`~icarus.sensors.dataset.content_keys` of one record)."""
     return content_keys(records_table([rec]))[0]
 
