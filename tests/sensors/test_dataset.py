@@ -63,6 +63,9 @@ def test_keys_are_new_once_across_and_within_batches(tmp_path: Path) -> None:
         keys = np.frombuffer(b"".join([c, bytes(16), c, a, bytes(16)]), dtype=np.uint8)
         assert led.add_key_matrix(keys.reshape(5, 16)).tolist() == [
             False, True, False, False, False]
+        # The batch with a stored key was undone and made again: its new key is stored once.
+        assert led.add_keys([bytes(16), bytes([9]) * 16]) == [False, True]
+        assert led.db.execute("SELECT count(*) FROM keys").fetchone()[0] == 5
         assert led.add_keys([]) == []
         assert led.add_key_matrix(np.zeros((0, 16), np.uint8)).shape == (0,)
         led.rollback()

@@ -42,6 +42,10 @@ KEY_FIELDS = ("observed_at", "network", "ip", "port", "content_kind", "content_i
               "guid", "peer_id", "client", "nickname")
 """The v1 fields of a stored sighting: the ones its content key covers."""
 _DIGEST = methodcaller("digest")
+_INSERT_KEYS = (
+    "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?1) "
+    "INSERT INTO keys SELECT substr(?2, n * ?3 + 1, ?3) FROM i WHERE true ON CONFLICT DO NOTHING")
+"""Insert ?1 keys of ?3 bytes each, cut from the blob ?2."""
 _EMPTY = pa.scalar(b"")
 _ABSENT = 0xFFFFFFFF
 
@@ -179,21 +183,30 @@ class Ledger:
         n, width = keys.shape
         if not n:
             return np.zeros(0, dtype=bool)
-        # One statement per batch: the distinct keys travel as one blob, SQLite cuts them out,
-        # inserts the ones not stored and returns those (no Python round trip per key). Keys
-        # are compared in numpy as opaque values of ``width`` bytes; sorted, they are inserted
-        # in key order.
-        as_values = np.ascontiguousarray(keys).view(f"V{width}").ravel()
-        distinct, first = np.unique(as_values, return_index=True)
-        inserted = self.db.execute(
-            "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?1) "
-            "INSERT INTO keys SELECT substr(?2, n * ?3 + 1, ?3) FROM i WHERE true "
-            "ON CONFLICT DO NOTHING RETURNING key", (len(distinct), distinct.tobytes(), width)
-        ).fetchall()
-        stored = np.zeros(len(distinct), dtype=bool)
-        if inserted:
-            got = np.frombuffer(b"".join(r[0] for r in inserted), dtype=f"V{width}")
-            stored[np.searchsorted(distinct, got)] = True
+        # One statement per batch: the distinct keys travel as one blob, SQLite cuts them out
+        # and inserts the ones not stored (no Python round trip per key). Keys are compared in
+        # numpy as opaque values of ``width`` bytes; sorted, they are inserted in key order.
+        # Duplicates are nearly always within a batch (a record logged twice in a row), so the
+        # insert is first tried without returning anything: if every key was new, that is all
+        # (half the cost). Else it is undone and made again returning the keys it stored.
+        distinct, first = np.unique(np.ascontiguousarray(keys).view(f"V{width}").ravel(),
+                                    return_index=True)
+        params = (len(distinct), distinct.tobytes(), width)
+        before = self.db.total_changes
+        self.db.execute("SAVEPOINT add_keys")
+        try:
+            self.db.execute(_INSERT_KEYS, params)
+            if self.db.total_changes - before == len(distinct):
+                stored = np.ones(len(distinct), dtype=bool)
+            else:
+                self.db.execute("ROLLBACK TO add_keys")
+                inserted = self.db.execute(_INSERT_KEYS + " RETURNING key", params).fetchall()
+                stored = np.zeros(len(distinct), dtype=bool)
+                if inserted:
+                    got = np.frombuffer(b"".join(r[0] for r in inserted), dtype=f"V{width}")
+                    stored[np.searchsorted(distinct, got)] = True
+        finally:
+            self.db.execute("RELEASE add_keys")
         # The first occurrence of a key new to the ledger is the new one; later ones are
         # duplicates within the batch.
         new = np.zeros(n, dtype=bool)
