@@ -74,10 +74,6 @@ def test_keys_are_new_once_across_and_within_batches(tmp_path: Path) -> None:
         led.close()
 
 
-def _field(value: bytes | None) -> bytes:
-    return b"\xff\xff\xff\xff" if value is None else len(value).to_bytes(4, "big") + value
-
-
 def test_content_keys_are_the_time_then_the_hash_of_the_documented_encoding() -> None:
     when = datetime(2024, 4, 4, 7, 38, 12, 460_000, tzinfo=UTC)
     rec = SightingRecord(when, "edonkey", "83.29.40.198", 4662, "ed2k", bytes(range(16)),
@@ -85,23 +81,24 @@ def test_content_keys_are_the_time_then_the_hash_of_the_documented_encoding() ->
                          nickname="")
     micros = int(when.timestamp()) * 10**6 + 460_000
 
-    def num(v: int) -> bytes:
-        return _field(v.to_bytes(8, "big", signed=True))
-
+    absent = b"\xff\xff\xff\xff"
+    lengths = [8, 7, 12, 8, 4, 16, 9, 6, None, 5, 8, None, None, None, None, None, 0]
+    numbers = [micros, 4662, 82_258, 0]
     encoding = b"".join([
-        num(micros), _field(b"edonkey"), _field(b"83.29.40.198"), num(4662), _field(b"ed2k"),
-        _field(bytes(range(16))), _field(b"dk-ed2k-1"), _field(b"browse"), _field(None),
-        _field(b"a.avi"), num(82_258), _field(None), _field(None) + bytes(8), _field(None),
-        _field(None), _field(None), _field(b"")])
+        *(absent if n is None else n.to_bytes(4, "big") for n in lengths),
+        *(v.to_bytes(8, "big", signed=True) for v in numbers),
+        b"edonkey", b"83.29.40.198", b"ed2k", bytes(range(16)), b"dk-ed2k-1", b"browse",
+        b"a.avi"])
     [key] = content_keys(records_table([rec]))
     assert len(key) == KEY_BYTES
     assert key == (micros + (1 << 63)).to_bytes(8, "big") + hashlib.sha256(encoding).digest()[:16]
-    # Any field that differs (absent is not empty, nor zero) gives another key; later times
-    # sort after.
+    # Any field that differs (absent is not empty, nor zero; bytes moved from one field to
+    # the next) gives another key; later times sort after.
     others = [replace(rec, nickname=None), replace(rec, ed2k_client_id=0),
               replace(rec, port=4663), replace(rec, file_name="b"),
               replace(rec, observed_at=when + timedelta(microseconds=1)),
-              replace(rec, observed_at=datetime(1969, 12, 31, tzinfo=UTC))]
+              replace(rec, observed_at=datetime(1969, 12, 31, tzinfo=UTC)),
+              replace(rec, sensor="dk-ed2k-1b", evidence="rowse")]  # the same bytes in all
     keys = content_keys(records_table([rec, *others]))
     assert len(set(keys)) == len(keys) and keys[0] == key
     assert keys[6] < keys[0] < keys[5]
