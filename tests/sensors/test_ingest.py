@@ -21,7 +21,7 @@ from icarus.sensors import ingest
 from icarus.sensors.dataset import KEY_VERSION, dataset_dir, ledger, query
 from icarus.sensors.formats import v1_columnar
 from icarus.sensors.formats.columns import batches_of_records
-from icarus.sensors.formats.worker import Worker
+from icarus.sensors.formats.worker import Prepared, Worker
 from icarus.sensors.ingest import IngestReport, ingest_files
 from icarus.sensors.schema import SIGHTINGS
 from icarus.sensors.unmatched import read_unmatched
@@ -355,6 +355,30 @@ def test_a_started_file_must_be_the_one_read_next(world: Path) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_the_next_file_is_started_while_one_is_read_and_comes_after_it(world: Path) -> None:
+    jsonl = next(p for p in world_files(world) if p.suffix == ".jsonl")
+    csv = next(p for p in world_files(world) if p.suffix == ".csv")
+
+    def lines(got: list[Prepared]) -> list[int]:
+        return [line for p in got for line in p.batch.lines.tolist()]
+
+    w = Worker()
+    try:
+        alone = lines(list(w.read("tool-a-csv", csv, "1" * 64, CollectingSink())))
+        whole = lines(list(w.read("v1-jsonl", jsonl, "0" * 64, CollectingSink())))
+        reading = w.read("v1-jsonl", jsonl, "0" * 64, CollectingSink())
+        first = [next(reading)]
+        w.start("tool-a-csv", csv, "1" * 64)  # each worker takes it up after its shard
+        with pytest.raises(RuntimeError, match="already started"):
+            w.start("v1-jsonl", jsonl, "0" * 64)
+        rest = list(reading)
+        assert lines(first + rest) == whole
+        assert lines(list(w.read("tool-a-csv", csv, "1" * 64, CollectingSink()))) == alone
+        assert w.alive
+    finally:
+        w.close()
 
 
 def _day_rows(days: list[int], start: int) -> pa.Table:

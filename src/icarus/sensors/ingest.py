@@ -579,10 +579,10 @@ def ingest_files(settings: Settings, paths: Sequence[Path], *, fmt: str | None =
 def _start_next(settings: Settings, led: Ledger, stage: _Stage, worker: Worker | None,
                 paths: Sequence[Path], readers: Sequence[SightingReader], after: int,
                 sha_of: Callable[[int], str]) -> None:
-    """Once the workers have sent all of file ``after``, set them reading the next file to
-    be read while this process writes and commits the one before. Files in between that
-    will add nothing (in the ledger, or copies of a file before them in this call) are
-    passed over, as the ingest will pass them over."""
+    """Once the workers have begun file ``after``, set them reading the next file to be read
+    as soon as each is done with its shard of this one, while this process stores and
+    commits it. Files in between that will add nothing (in the ledger, or copies of a file
+    before them in this call) are passed over, as the ingest will pass them over."""
     if worker is None or not worker.alive:
         return
     for following in range(after + 1, len(paths)):
@@ -683,9 +683,9 @@ def _ahead(batches: Iterator[_Staged]) -> Iterator[_Staged]:
 def _ingest_one(settings: Settings, led: Ledger, stage: _Stage, path: Path,
                 reader: SightingReader, progress: Callable[[Path, int], None] | None,
                 worker: Worker | None, sha: str,
-                read_all: Callable[[], None]) -> IngestReport:
-    """Ingest one file (of SHA-256 ``sha``); ``read_all`` is called once its records are all
-    read, before its rows are made durable and committed."""
+                begun: Callable[[], None]) -> IngestReport:
+    """Ingest one file (of SHA-256 ``sha``); ``begun`` is called once, when its first batch
+    has come (or, if none comes, once its records are all read)."""
     retention = settings.sightings_retention_days
     if led.has_file(sha):
         return IngestReport(str(path), sha, reader.NAME, True, retention_days=retention)
@@ -697,8 +697,12 @@ def _ingest_one(settings: Settings, led: Ledger, stage: _Stage, path: Path,
     led.begin()
     source = _staged(reader, path, sha, quarantine, stage, worker,
                      _area_context(settings, stage, sha))
+    first = True
     try:
         for staged in source:
+            if first:
+                first = False
+                begun()
             counts["read"] += staged.read
             counts["not_alert"] += staged.not_alert
             if staged.area is not None:
@@ -712,8 +716,9 @@ def _ingest_one(settings: Settings, led: Ledger, stage: _Stage, path: Path,
                     parts.add(staged.rows.filter(pa.array(fresh)))
             if progress:
                 progress(path, counts["read"] + quarantine.count)
+        if first:
+            begun()
         counts["read"] += quarantine.count
-        read_all()
         parts.flush()  # both written at once by their writer threads
         area.flush()
         parts.close()

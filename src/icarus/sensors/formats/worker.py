@@ -335,23 +335,26 @@ class Worker:
             self._procs.append(_Process([p.conn for p in self._procs], stage))
         for proc in self._procs:
             proc.listen()
-        self._busy = False
+        self._sent = 0
+        """Files sent to the workers whose reading has not ended (0, 1 or 2)."""
         self._started: tuple[str, str, str] | None = None
 
     def start(self, name: str, path: Path, sha: str, context: object = None) -> None:
-        """Set the workers reading ``path`` now, while the ingest still stores the file
-        before it: :meth:`read` of the same file is to come next (its batches wait in the
-        sockets; if it never comes, :meth:`close` kills the workers). ``context``: for the
-        stage's ``for_file`` (see :data:`Stage`)."""
-        if self._busy:
-            raise RuntimeError("the ingest workers are still reading another file")
+        """Set the workers reading ``path`` as soon as each is done with the file being read
+        (if any), while the ingest still stores that one: :meth:`read` of the same file is to
+        come next (its batches wait in the sockets; if it never comes, :meth:`close` kills
+        the workers). One file at most may wait so. ``context``: for the stage's
+        ``for_file`` (see :data:`Stage`)."""
+        if self._started is not None:
+            raise RuntimeError(f"{path}: the ingest workers were already started on "
+                               f"{self._started[1]}")
         self._send(name, path, sha, context)
         self._started = (name, str(path), sha)
 
     def _send(self, name: str, path: Path, sha: str, context: object) -> None:
         if not self.alive:
             raise RuntimeError(f"{path}: an ingest worker stopped")
-        self._busy = True
+        self._sent += 1
         count = len(self._procs)
         for index, proc in enumerate(self._procs):
             try:
@@ -369,7 +372,7 @@ class Worker:
             self.close(kill=True)
             raise RuntimeError(f"{path}: the ingest workers were started on {started[1]}")
         if started is None:
-            if self._busy:
+            if self._sent:
                 raise RuntimeError("the ingest workers are still reading another file")
             self._send(name, path, sha, context)
         procs = self._procs
@@ -380,14 +383,14 @@ class Worker:
         finally:
             if not done:  # abandoned mid-file: what the workers are sending is of no use
                 self.close(kill=True)
-            self._busy = False
+            self._sent -= 1
 
     def close(self, *, kill: bool = False) -> None:
         """Stop the workers (told to, or killed if ``kill`` or if they are still sending a
         file) and wait for them."""
         for proc in self._procs:
             if proc.proc.poll() is None:
-                if kill or self._busy:
+                if kill or self._sent:
                     proc.proc.kill()
                 else:
                     try:
