@@ -98,7 +98,7 @@ STATISTICS_COLUMNS = ("observed_at", "source_sha256", "source_line", "category",
 skip parts); those of random identifiers and free text prune nothing and cost a quarter of
 a part's writing time."""
 SYNC_THREADS = 8
-"""Files (parts, directories) fsynced at once: concurrent fsyncs share journal commits."""
+"""Directories fsynced at once: concurrent fsyncs share journal commits."""
 _LINE = re.compile(r"(?:line|row) (\d+)")
 _DAY_US = 86_400_000_000
 _EPOCH_DAY = date(1970, 1, 1)
@@ -185,8 +185,8 @@ class _Parts:
     ones are read), and every day at each ``part_rows`` rows buffered.
 
     A writer thread writes while the next rows are prepared (at most ``part_rows`` rows in
-    its queue, so at most twice that are held); :meth:`close` waits for it and fsyncs the
-    parts, several at once.
+    its queue, so at most twice that are held), and fsyncs each part as it writes it;
+    :meth:`close` waits for it.
     """
 
     def __init__(self, tmp: Path, prefix: str, *, day: str | None = None,
@@ -263,11 +263,18 @@ class _Parts:
         self._pending.append((self._writer.submit(self._write, jobs), rows))
 
     def _write(self, jobs: list[tuple[Path, list[pa.Table]]]) -> None:
+        """Write each part (made in memory, then written and fsynced at once: durable as it
+        is written, so that little is left to sync when the file ends)."""
         for out, tables in jobs:
             table = pa.concat_tables(tables).combine_chunks()
-            pq.write_table(table, out, use_dictionary=[
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink, use_dictionary=[
                 c for c in DICTIONARY_COLUMNS if c in table.column_names],
                 write_statistics=[c for c in STATISTICS_COLUMNS if c in table.column_names])
+            with out.open("wb") as fh:
+                fh.write(sink.getvalue())
+                fh.flush()
+                os.fsync(fh.fileno())
 
     def _wait_one(self) -> None:
         pending, _ = self._pending.popleft()
@@ -284,7 +291,8 @@ class _Parts:
             self._writer = None
 
     def close(self) -> list[Path]:
-        """Flush, wait for the writes, make the parts durable; the parts written."""
+        """Flush and wait for the writes (each part is durable once written); the parts
+        written."""
         try:
             self.flush()
             self._wait()
@@ -292,26 +300,18 @@ class _Parts:
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
                 self._writer = None
-        _fsync_all(self.paths, directories=False)
         return self.paths
 
 
-def _fsync_all(paths: Sequence[Path], *, directories: bool) -> None:
-    """fsync ``paths`` (files or directories), :data:`SYNC_THREADS` at a time."""
-    def sync(path: Path) -> None:
-        if directories:
-            fsync_dir(path)
-        else:
-            with path.open("rb") as fh:
-                os.fsync(fh.fileno())
-
+def _fsync_dirs(paths: Sequence[Path]) -> None:
+    """fsync the directories ``paths``, :data:`SYNC_THREADS` at a time."""
     if len(paths) <= 1:
         for path in paths:
-            sync(path)
+            fsync_dir(path)
         return
     with ThreadPoolExecutor(min(SYNC_THREADS, len(paths)),
                             thread_name_prefix="icarus-ingest-sync") as pool:
-        list(pool.map(sync, paths))
+        list(pool.map(fsync_dir, paths))
 
 
 def _sightings(table: pa.Table, lines: np.ndarray, ids: pa.Array, sha: str,
@@ -752,7 +752,7 @@ def _commit(settings: Settings, led: Ledger, tmp: Path, sha: str, has_rejects: b
                 day.mkdir(parents=True, exist_ok=True)
                 days.add(day)
             part.replace(day / name)
-    _fsync_all(sorted(days), directories=True)
+    _fsync_dirs(sorted(days))
     q_path = None
     if has_rejects:
         q_dir = sightings_dir(settings) / "quarantine"
