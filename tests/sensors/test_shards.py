@@ -12,7 +12,13 @@ import pytest
 
 from icarus.core.sinks import CollectingSink
 from icarus.sensors.formats import detect, tool_a, tool_b, v1_columnar
-from icarus.sensors.formats.columns import Shard, block_spans, line_count, shard_blocks
+from icarus.sensors.formats.columns import (
+    Shard,
+    block_spans,
+    line_count,
+    plain_span,
+    shard_blocks,
+)
 from icarus.sensors.formats.worker import Message, Prepared, _Collect, in_order, prepare
 from tests.sensors.conftest import world_files
 
@@ -153,3 +159,28 @@ def test_the_first_block_of_each_reader_is_a_quarter_size(tmp_path: Path) -> Non
         assert [block for block, _, _ in got] == [data[lo:hi] for lo, hi in spans[index::2]]
         assert [(base, offset) for _, base, offset in got] \
             == [(lo // 11, lo) for lo, _ in spans[index::2]]
+
+
+@pytest.mark.parametrize("reader", [tool_a, tool_b])
+def test_a_block_cleared_in_place_is_one_the_reader_would_pass(reader: Any) -> None:
+    # Other readers' blocks are first checked in place (plain_span, a few scans, no copy);
+    # a block it clears must be one the reader's own check (_awkward) passes, and a plain
+    # ASCII block must be cleared.
+    rng = random.Random(7)
+    pieces = [b'"', b"\0", b"\r", b"\r\n", b"\xef\xbb\xbf", "é".encode(), b"\xff", b"]}", b"}",
+              b"]"]
+    cleared = 0
+    for _ in range(3000):
+        line = [bytes(rng.choices(b"abc;:,{} 0123456789", k=rng.randrange(1, 30)))
+                for _ in range(rng.randrange(1, 6))]
+        for _ in range(rng.randrange(0, 3)):
+            line.insert(rng.randrange(len(line) + 1), rng.choice(pieces))
+        block = b"".join(line) + b"\n"
+        data = b"xx\n" + block + b"yy"
+        if plain_span(data, 3, 3 + len(block), reader._PLAIN):
+            cleared += 1
+            assert not reader._awkward(block), block
+        elif block.isascii() and b"\r" not in block \
+                and not any(p in block for p in reader._PLAIN):
+            pytest.fail(f"a plain block was not cleared: {block!r}")
+    assert cleared > 300

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import mmap
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -498,12 +498,30 @@ def lone_cr(block: bytes, a: np.ndarray, ends: np.ndarray) -> bool:
     return crs != int((a[newlines - 1] == 13).sum())
 
 
+def plain_span(data: bytes | mmap.mmap, lo: int, hi: int, absent: Sequence[bytes]) -> bool:
+    """Whether the span ``lo:hi`` of ``data`` is certainly ASCII text with no CR and none of
+    the byte strings ``absent`` (searched in place, without a copy: a few memchr-speed scans).
+    False means only "not certainly": the caller then looks closer."""
+    if hi <= lo:
+        return True
+    if any(data.find(b, lo, hi) >= 0 for b in (b"\r", *absent)):
+        return False
+    view = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=lo)
+    try:
+        return bool(view.max() < 128)
+    finally:
+        del view  # an mmap cannot close while a view of it lives
+
+
 def shard_blocks(fh: BinaryIO, size: int, shard: Shard, *, base: int = 0, offset: int = 0,
-                 stop: Callable[[bytes], bool] | None = None
+                 stop: Callable[[bytes], bool] | None = None,
+                 plain: Sequence[bytes] | None = None
                  ) -> Iterator[tuple[bytes, int, int]]:
     """The blocks of :func:`block_spans` that are ``shard``'s, each with the lines and bytes
     before it (counted from ``base`` and ``offset``). A block of another reader that ``stop``
-    flags ends them: its reader reads the rest of the file from there (:data:`REST`).
+    flags ends them: its reader reads the rest of the file from there (:data:`REST`). If
+    ``plain`` is given, a block that :func:`plain_span` clears with it is not one ``stop``
+    would flag, and is not copied out to be asked.
 
     The first block of each reader is a quarter of ``size``: the ingest waits for block 0
     before it can store anything, so a small one starts the pipeline sooner. A file is
@@ -520,7 +538,9 @@ def shard_blocks(fh: BinaryIO, size: int, shard: Shard, *, base: int = 0, offset
             if shard.mine(number):
                 block = mapped[lo:hi]
                 yield block, base, offset
-            elif stop is not None and stop(block := mapped[lo:hi]):
+            elif stop is not None and not (plain is not None
+                                           and plain_span(mapped, lo, hi, plain)) \
+                    and stop(mapped[lo:hi]):
                 return
             base += line_count(mapped, lo, hi)
             offset += hi - lo

@@ -159,7 +159,8 @@ class ToolACsv:
             header = len(fh.readline())
             for block, base, offset in shard_blocks(
                     fh, BLOCK_BYTES, shard, base=1, offset=header,
-                    stop=lambda b: not plain_sensor or _awkward(b)):
+                    stop=lambda b: not plain_sensor or _awkward(b),
+                    plain=_PLAIN if plain_sensor else None):
                 try:
                     if not plain_sensor:
                         raise _NotPlainError
@@ -223,6 +224,11 @@ def _awkward(block: bytes,
             or np.count_nonzero(a == 0):
         return True
     return unsafe_text(block, split)
+
+
+_PLAIN = (b'"', b"\0")
+"""What a block without CR, with ASCII text only, must also lack for :func:`_awkward` to pass
+it (see :func:`~icarus.sensors.formats.columns.plain_span`)."""
 
 
 def _block(block: bytes, base: int, sensor: str,

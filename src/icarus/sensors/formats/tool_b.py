@@ -180,7 +180,8 @@ class ToolBJson:
             plain_sensor = 0 < len(sensor) <= STR_LIMITS["sensor"]
             for block, base, offset in shard_blocks(
                     fh, BLOCK_BYTES, shard, base=1, offset=len(first),
-                    stop=lambda b: not plain_sensor or _awkward(b)):
+                    stop=lambda b: not plain_sensor or _awkward(b),
+                    plain=_PLAIN if plain_sensor else None):
                 close = block.find(b"]}")
                 # Only the lines before the one that closes the array are read in columns.
                 head = block.rfind(b"\n", 0, close) + 1 if close >= 0 else len(block)
@@ -276,6 +277,11 @@ def _awkward(block: bytes,
     if b"]}" in block:
         return True
     return unsafe_text(block, split)
+
+
+_PLAIN = (b"]}",)
+"""What a block without CR, with ASCII text only, must also lack for :func:`_awkward` to pass
+it (see :func:`~icarus.sensors.formats.columns.plain_span`)."""
 
 
 def _block(block: bytes, base: int, sensor: str,
