@@ -384,8 +384,9 @@ class _Stage:
         area = None
         if self.to_area and not matched.all():
             other = pa.array(~matched)
-            area = reduce(_sightings(table.filter(other), lines[~matched], ids.filter(other),
-                                     sha, None))
+            # Reduced first: the filter then copies nulls, not the columns reduce drops.
+            area = _sightings(reduce(table).filter(other), lines[~matched], ids.filter(other),
+                              sha, None)
         pending = np.ones(len(lines), dtype=bool) if self.keep_unmatched else matched
         rows = keys = None
         if pending.any():

@@ -43,7 +43,7 @@ def unmatched_dir(settings: Settings) -> Path:
 
 
 def reduce(table: pa.Table) -> pa.Table:
-    """``table`` (SIGHTINGS) with the :data:`REDUCED` columns nulled."""
+    """``table`` (SIGHTINGS, or any with the :data:`REDUCED` columns) with those nulled."""
     for name in REDUCED:
         i = table.schema.get_field_index(name)
         table = table.set_column(i, SIGHTINGS.field(name),

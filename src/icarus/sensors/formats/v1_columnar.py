@@ -84,6 +84,9 @@ _PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="err
 _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
 _HEX_IDS = {"user_hash": 32, "guid": 32, "peer_id": 40}
 _TEXTS = ("record_id", "file_name", "client", "nickname")
+_AS_PARSED = ("network", "port", "content_kind", "sensor", "evidence", "file_size",
+              "ed2k_client_id", *_TEXTS, *_HEX_IDS)
+"""The parsed columns a batch takes as they are (or converts after filtering)."""
 
 # pyarrow.compute converts a Python operand on every call, trying (and failing) an import of
 # dateutil each time; prebuilt scalars avoid that cost on every block.
@@ -339,7 +342,8 @@ def _rows(t: pa.Table, lines: np.ndarray, one: Callable[[int], None]) -> Batch |
         return None
     every = bool(good.all())
     keep = pa.array(good)
-    f = t if every else t.filter(keep)  # a filter copies every column: only when a row fails
+    # A filter copies: only when a row fails, and only the columns taken as they are.
+    f = t if every else t.select(_AS_PARSED).filter(keep)
     columns = {
         "observed_at": pa.array(micros[good], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
         "network": f.column("network"), "ip": ip if every else ip.filter(keep),
