@@ -460,13 +460,14 @@ class _Matches:
             for kind in pc.unique(kinds).to_pylist():
                 sel = np.flatnonzero(mask_array(pc.equal(kinds, pa.scalar(kind, pa.string()))))
                 of_kind = ids.take(pa.array(sel))
-                distinct = pc.unique(of_kind)
-                values = distinct.to_pylist()
+                # One hashing pass gives the distinct contents and each row's among them.
+                encoded = (of_kind.combine_chunks() if isinstance(of_kind, pa.ChunkedArray)
+                           else of_kind).dictionary_encode()
+                values = encoded.dictionary.to_pylist()
                 known = self.known.setdefault(kind, {})
                 self._lookup(kind, known, list(filterfalse(known.__contains__, values)))
                 per_value = np.fromiter(map(known.__getitem__, values), np.int64, len(values))
-                codes[sel] = per_value[pc.index_in(of_kind, distinct).to_numpy(
-                    zero_copy_only=False)]
+                codes[sel] = per_value[encoded.indices.to_numpy(zero_copy_only=False)]
         take = pa.array(codes)
         return codes > 0, (pa.array(self.category, pa.string()).take(take),
                            pa.array(self.severity, pa.int8()).take(take),
@@ -478,7 +479,7 @@ class _Matches:
         size = len(new[0])
         values = np.frombuffer(b"".join(new), dtype=np.uint8).reshape(len(new), size)
         for cid, hits in zip(new, self.matcher.match_exact(kind, values), strict=True):
-            known[cid] = self._code(_gravest(hits))
+            known[cid] = self._code(_gravest(hits)) if hits else 0
         self.size += len(new)
 
     def _code(self, match: Match | None) -> int:
