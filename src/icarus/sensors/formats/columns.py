@@ -287,6 +287,10 @@ for _i, _c in enumerate(b"0123456789abcdef"):
     _NIBBLE[_c] = _i
 for _i, _c in enumerate(b"ABCDEF", 10):
     _NIBBLE[_c] = _i
+LOWER_HEX = np.full(256, 255, dtype=np.uint8)
+"""Lowercase hex digit values, 255 for any other byte (a ``digits`` of :func:`hex_bytes`)."""
+for _i, _c in enumerate(b"0123456789abcdef"):
+    LOWER_HEX[_c] = _i
 _NIBBLE_OK = np.full(256, 255, dtype=np.uint8)
 """Hex digit values, 255 for any other byte."""
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -308,17 +312,20 @@ def per_distinct(col: pa.Array | pa.ChunkedArray,
     return out
 
 
-def hex_bytes(col: pa.Array | pa.ChunkedArray, size: int) -> pa.Array:
-    """Strings of ``2 * size`` hex digits as ``size`` raw bytes; any other string is null.
+def hex_bytes(col: pa.Array | pa.ChunkedArray, size: int,
+              digits: np.ndarray | None = None) -> pa.Array:
+    """Strings of ``2 * size`` hex digits as ``size`` raw bytes; any other string is null
+    (once per distinct value).
 
-    Only for columns whose non-empty values a regular expression already proved to be hex of
-    that length: the digits are decoded with a lookup table, not checked again (once per
-    distinct value).
+    Without ``digits``, only for columns whose non-empty values a regular expression already
+    proved to be hex of that length: the digits are decoded with a lookup table, not checked
+    again. With ``digits`` (a table of 256 entries, 255 for a byte that is not a digit, such
+    as :data:`LOWER_HEX`), a string with any other byte is null too.
     """
-    return per_distinct(col, lambda values: _hex_bytes(values, size))
+    return per_distinct(col, lambda values: _hex_bytes(values, size, digits))
 
 
-def _hex_bytes(col: pa.Array, size: int) -> pa.Array:
+def _hex_bytes(col: pa.Array, size: int, digits: np.ndarray | None) -> pa.Array:
     """:func:`hex_bytes` of every row."""
     n = len(col)
     present = string_lengths(col) == 2 * size
@@ -328,7 +335,11 @@ def _hex_bytes(col: pa.Array, size: int) -> pa.Array:
     offsets = np.frombuffer(offsets_buf, dtype=np.int32)[col.offset:col.offset + n]
     data = np.frombuffer(data_buf, dtype=np.uint8)
     index = np.minimum(offsets[:, None].astype(np.int64) + np.arange(2 * size), len(data) - 1)
-    nibbles = _NIBBLE[data[index]]
+    if digits is None:
+        nibbles = _NIBBLE[data[index]]
+    else:
+        nibbles = digits[data[index]]
+        present &= (nibbles != 255).all(axis=1)
     raw = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
     full = pa.FixedSizeBinaryArray.from_buffers(pa.binary(size), n,
                                                 [None, pa.py_buffer(raw.tobytes())])

@@ -40,6 +40,7 @@ from icarus.sensors.formats.columns import (
     EMPTY,
     FALSE,
     HINTS,
+    LOWER_HEX,
     PORT_MAX,
     RECORD,
     TRUE,
@@ -85,8 +86,8 @@ _TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z
 _HEX_IDS = {"user_hash": 32, "guid": 32, "peer_id": 40}
 _TEXTS = ("record_id", "file_name", "client", "nickname")
 _AS_PARSED = ("network", "port", "content_kind", "sensor", "evidence", "file_size",
-              "ed2k_client_id", *_TEXTS, *_HEX_IDS)
-"""The parsed columns a batch takes as they are (or converts after filtering)."""
+              "ed2k_client_id", *_TEXTS)
+"""The parsed columns a batch takes as they are."""
 
 # pyarrow.compute converts a Python operand on every call, trying (and failing) an import of
 # dateutil each time; prebuilt scalars avoid that cost on every block.
@@ -283,8 +284,6 @@ def _mask(t: pa.Table) -> pa.ChunkedArray:
         pc.or_kleene(pc.is_null(c("ed2k_client_id")),
                pc.and_(pc.greater_equal(c("ed2k_client_id"), _I0),
                        pc.less_equal(c("ed2k_client_id"), U32_MAX))),
-        *(_optional_ok(c(n), pc.match_substring_regex(c(n), f"^[0-9a-f]{{{d}}}$"))
-          for n, d in _HEX_IDS.items()),
         *(_optional_ok(c(n), pc.less_equal(pc.binary_length(c(n)), _LIMITS[n]))
           for n in _TEXTS),
     ]
@@ -336,6 +335,11 @@ def _rows(t: pa.Table, lines: np.ndarray, one: Callable[[int], None]) -> Batch |
     ip = canonical_ips(t.column("ip"), canonical_or_none)
     cid = content_digests(t.column("content_kind"), t.column("content_id"), digest_or_none)
     good = ok & mask_array(pc.and_(pc.is_valid(ip), pc.is_valid(cid)))
+    # Hex identifiers: absent (null or empty), or exactly their lowercase digits (checked
+    # and decoded in one pass over the distinct values).
+    hexes = {n: hex_bytes(t.column(n), size // 2, LOWER_HEX) for n, size in _HEX_IDS.items()}
+    for n, raw in hexes.items():
+        good &= (string_lengths(t.column(n)) == 0) | mask_array(pc.is_valid(raw))
     for k in np.flatnonzero(~good).tolist():
         one(k)
     if not good.any():
@@ -352,7 +356,7 @@ def _rows(t: pa.Table, lines: np.ndarray, one: Callable[[int], None]) -> Batch |
         "sensor": f.column("sensor"), "evidence": f.column("evidence"),
         "file_size": f.column("file_size"), "ed2k_client_id": f.column("ed2k_client_id"),
         **{n: none_if_empty(f.column(n)) for n in _TEXTS},
-        **{n: hex_bytes(f.column(n), size // 2) for n, size in _HEX_IDS.items()},
+        **{n: raw if every else raw.filter(keep) for n, raw in hexes.items()},
     }
     table = pa.Table.from_arrays([columns[field.name] for field in RECORD], schema=RECORD)
     return Batch(lines[good], table)
