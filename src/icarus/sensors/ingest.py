@@ -226,6 +226,10 @@ class _Parts:
         if days[0] == days[-1] and (days == days[0]).all():
             by_day, bounds = table, np.array([0, len(days)])
             distinct = days[:1]
+        elif ((step := np.diff(days)) >= 0).all():  # in time order, as sensors export
+            by_day = table  # slices of it, no copy
+            bounds = np.concatenate(([0], np.flatnonzero(step) + 1, [len(days)]))
+            distinct = days[bounds[:-1]]
         else:  # one take into day order (stable: file order within a day), then slices
             order = np.argsort(days, kind="stable")
             by_day = table.take(pa.array(order))
