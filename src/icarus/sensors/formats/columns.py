@@ -370,7 +370,7 @@ def _plain_kinds() -> dict[str, tuple[int, bool]]:
     return out
 
 
-def _text_matrix(col: pa.Array, width: int) -> np.ndarray:
+def text_matrix(col: pa.Array, width: int) -> np.ndarray:
     """The first ``width`` bytes of each string of ``col`` as an ``(n, width)`` array (only
     meaningful for rows at least that long)."""
     _, offsets_buf, data_buf = col.buffers()
@@ -440,7 +440,7 @@ def _digests(kinds: pa.Array, texts: pa.Array,
             if not rows.any():
                 continue
             sel = np.flatnonzero(rows)
-            chars = _text_matrix(texts.take(pa.array(sel)), width)
+            chars = text_matrix(texts.take(pa.array(sel)), width)
             values = table[chars]
             good = (values != 255).all(axis=1)
             sel, values = sel[good], values[good].astype(np.uint64)
