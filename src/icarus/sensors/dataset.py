@@ -17,7 +17,6 @@ import hashlib
 import shutil
 import sqlite3
 from dataclasses import dataclass
-from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ KEY_FIELDS = ("observed_at", "network", "ip", "port", "content_kind", "content_i
               "evidence", "record_id", "file_name", "file_size", "user_hash", "ed2k_client_id",
               "guid", "peer_id", "client", "nickname")
 """The v1 fields of a stored sighting: the ones its content key covers."""
-_DIGEST = methodcaller("digest")
+_SHA256 = hashlib.sha256()
 _INSERT_KEYS = (
     "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?1) "
     "INSERT INTO keys SELECT substr(?2, n * ?3 + 1, ?3) FROM i WHERE true ON CONFLICT DO NOTHING")
@@ -82,9 +81,22 @@ def content_key_matrix(table: pa.Table) -> np.ndarray:
                         dtype=np.int64)
     keys[:, :8] = (micros.view(np.uint64) ^ np.uint64(1 << 63)).astype(">u8") \
         .view(np.uint8).reshape(n, 8)
-    digests = b"".join(map(_DIGEST, map(hashlib.sha256, _encoded(table))))
-    keys[:, 8:] = np.frombuffer(digests, dtype=np.uint8).reshape(n, 32)[:, :16]
+    keys[:, 8:] = np.frombuffer(_sha256_each(_encoded(table)), dtype=np.uint8) \
+        .reshape(n, 32)[:, :16]
     return keys
+
+
+def _sha256_each(rows: list[bytes]) -> bytes:
+    """The SHA-256 of each of ``rows``, one after the other. Each is hashed in a copy of one
+    ready context: a new ``hashlib.sha256()`` sets a context up from scratch (with OpenSSL 3
+    it looks the algorithm up every time), which cost a quarter of a short row's hashing."""
+    copy = _SHA256.copy
+    out = []
+    for row in rows:
+        h = copy()
+        h.update(row)
+        out.append(h.digest())
+    return b"".join(out)
 
 
 def _fixed(matrix: np.ndarray) -> pa.Array:
