@@ -252,12 +252,13 @@ def _block(block: bytes, base: int, sensor: str,
     idx = np.flatnonzero(good)
     fast = None
     if len(idx):
-        if len(idx) == len(ends):
-            data = block
-        else:
-            lines = np.zeros(len(ends), dtype=bool)
-            lines[idx] = True
-            data = a[np.repeat(lines, np.minimum(ends + 1, len(block)) - starts)].tobytes()
+        data: bytes | bytearray = block
+        if len(idx) < len(ends):  # the other lines made empty, which the parser skips
+            data = bytearray(block)
+            other = np.ones(len(ends), dtype=bool)
+            other[idx] = False
+            for lo, hi in zip(starts[other].tolist(), ends[other].tolist(), strict=True):
+                data[lo:hi] = b"\n" * (hi - lo)
         table = _parse(data)
         if table is not None and table.num_rows == len(idx):
             fast = _convert(table, idx + base + 1, sensor,
@@ -275,7 +276,7 @@ def _block(block: bytes, base: int, sensor: str,
     return merge(fast, slow), len(ends)
 
 
-def _parse(data: bytes) -> pa.Table | None:
+def _parse(data: bytes | bytearray) -> pa.Table | None:
     try:
         return pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(
             column_names=list(_COLUMNS), use_threads=columns.THREADS > 1,
