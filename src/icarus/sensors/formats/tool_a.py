@@ -49,6 +49,7 @@ from icarus.sensors.formats.columns import (
     mask_array,
     merge,
     none_if_empty,
+    only_lines,
     shard_blocks,
     unsafe_text,
 )
@@ -252,14 +253,7 @@ def _block(block: bytes, base: int, sensor: str,
     idx = np.flatnonzero(good)
     fast = None
     if len(idx):
-        data: bytes | bytearray = block
-        if len(idx) < len(ends):  # the other lines made empty, which the parser skips
-            data = bytearray(block)
-            other = np.ones(len(ends), dtype=bool)
-            other[idx] = False
-            for lo, hi in zip(starts[other].tolist(), ends[other].tolist(), strict=True):
-                data[lo:hi] = b"\n" * (hi - lo)
-        table = _parse(data)
+        table = _parse(only_lines(block, idx, starts, ends, b"\n"))  # empty lines skipped
         if table is not None and table.num_rows == len(idx):
             fast = _convert(table, idx + base + 1, sensor,
                             lambda k: pending.append(int(idx[k])))

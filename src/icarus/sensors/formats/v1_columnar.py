@@ -64,6 +64,7 @@ from icarus.sensors.formats.columns import (
     merge,
     none_if_empty,
     one_block,
+    only_lines,
     shard_blocks,
     string_lengths,
     text_matrix,
@@ -138,7 +139,7 @@ def _batch(block: bytes, base: int, slow: Slow) -> tuple[Batch | None, int]:
     idx = np.flatnonzero(good)
     # All at once on every core; where that fails, a part at a time: a bad line costs
     # re-parses of its part only (see MIN_SPLIT).
-    fast = _whole(block, idx, starts, stops, base, pending.append)
+    fast = _whole(block, idx, starts, ends, base, pending.append)
     if fast is _REFUSED:
         fast = concat(_parts(block, part, starts, stops, base, pending.append)
                       for part in chunks(idx, PARSE_LINES))
@@ -154,14 +155,14 @@ _REFUSED = Batch(np.zeros(0, dtype=np.int64), pa.table({}))
 """What :func:`_whole` gives when pyarrow refuses the lines."""
 
 
-def _whole(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray, base: int,
+def _whole(block: bytes, idx: np.ndarray, starts: np.ndarray, ends: np.ndarray, base: int,
            one: Callable[[int], None]) -> Batch | None:
-    """The lines ``idx`` parsed in one call, by pyarrow's threads (a part per core), and
-    vetted; :data:`_REFUSED` if pyarrow refuses any of them (its error names no usable row
-    then: the parts are parsed again one by one)."""
+    """The lines ``idx`` (line ``i`` is ``starts[i]:ends[i]``) parsed in one call, by
+    pyarrow's threads (a part per core), and vetted; :data:`_REFUSED` if pyarrow refuses any
+    of them (its error names no usable row then: the parts are parsed again one by one)."""
     if not len(idx):
         return None
-    data = _blanked(block, idx, starts, stops)
+    data = only_lines(block, idx, starts, ends, b" ")  # pyarrow skips blank lines
     if not _utf8(data):
         return _REFUSED
     if not data.endswith(b"\n"):
@@ -189,22 +190,6 @@ def _utf8(data: bytes | bytearray) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _blanked(block: bytes, idx: np.ndarray, starts: np.ndarray,
-             stops: np.ndarray) -> bytes | bytearray:
-    """``block`` with every line but ``idx`` made spaces (pyarrow skips blank lines, so its
-    rows are the lines ``idx`` in order; cheaper than cutting the lines out)."""
-    if len(idx) == len(starts):
-        return block
-    data = bytearray(block)
-    other = np.ones(len(starts), dtype=bool)
-    other[idx] = False
-    for lo, hi in zip(starts[other].tolist(), stops[other].tolist(), strict=True):
-        data[lo:hi] = b" " * (hi - lo)
-        if hi > lo and block[hi - 1] == 10:
-            data[hi - 1] = 10
-    return data
 
 
 def _lines(block: bytes, idx: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> bytes:
