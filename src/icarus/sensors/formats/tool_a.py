@@ -272,7 +272,7 @@ def _block(block: bytes, base: int, sensor: str,
 
 def _parse(data: bytes | bytearray) -> pa.Table | None:
     try:
-        return pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(
+        return pcsv.read_csv(columns.in_memory(data), read_options=pcsv.ReadOptions(
             column_names=list(_COLUMNS), use_threads=columns.THREADS > 1,
             block_size=max(1 << 16, len(data) // columns.THREADS + 1)),
             parse_options=_CSV_PARSE, convert_options=_CSV_CONVERT)

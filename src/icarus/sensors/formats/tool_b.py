@@ -52,6 +52,7 @@ from icarus.sensors.formats.columns import (
     event_batches,
     has_control,
     hex_bytes,
+    in_memory,
     line_ends,
     lit,
     mask_array,
@@ -354,7 +355,7 @@ def _parse(data: bytes) -> pa.Table | int | None:
     if data and not data.endswith(b"\n"):
         data += b"\n"
     try:
-        table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
+        table: pa.Table = pj.read_json(in_memory(data), parse_options=_PARSE,
                                        read_options=one_block(len(data)))
     except (pa.ArrowException, ValueError) as exc:
         return error_row(exc)

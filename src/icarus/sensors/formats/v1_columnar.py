@@ -14,7 +14,6 @@ path would see; IP addresses, digests and identifiers are converted once per dis
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -58,6 +57,7 @@ from icarus.sensors.formats.columns import (
     event_batches,
     has_control,
     hex_bytes,
+    in_memory,
     line_ends,
     lone_cr,
     mask_array,
@@ -169,7 +169,7 @@ def _whole(block: bytes, idx: np.ndarray, starts: np.ndarray, ends: np.ndarray, 
         data += b"\n"
     try:
         pieces = columns.THREADS
-        table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
+        table: pa.Table = pj.read_json(in_memory(data), parse_options=_PARSE,
                                        read_options=pj.ReadOptions(
                                            use_threads=pieces > 1,
                                            block_size=max(1 << 16, len(data) // pieces + 1)))
@@ -237,7 +237,7 @@ def _parse(data: bytes) -> pa.Table | int | None:
     if not _utf8(data):
         return None
     try:
-        table: pa.Table = pj.read_json(io.BytesIO(data), parse_options=_PARSE,
+        table: pa.Table = pj.read_json(in_memory(data), parse_options=_PARSE,
                                        read_options=one_block(len(data)))
     except (pa.ArrowException, ValueError) as exc:
         return error_row(exc)
