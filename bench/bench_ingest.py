@@ -84,6 +84,7 @@ def run_icarus(world: Path, kind: str, profile: Path | None, *,
                                           set_name="known")
         files = files_of(world, kind)
         start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+        faults = _minor_faults()
         if profile is not None:
             import cProfile
 
@@ -94,12 +95,22 @@ def run_icarus(world: Path, kind: str, profile: Path | None, *,
             reports = ingest_files(settings, files)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         others = _children_cpu() - children  # the reading worker processes (reaped by now)
+        faults = {k: after - before for (k, after), before
+                  in zip(_minor_faults().items(), faults.values(), strict=True)}
     finally:
         shutil.rmtree(home, ignore_errors=True)
     totals = {k: sum(getattr(r, k) for r in reports)
               for k in ("read", "kept", "not_alert", "duplicates", "quarantined")}
     return {"rows": totals["read"], "seconds": seconds, "cpu": cpu + others, "cpu_main": cpu,
-            "rss_mib": peak_rss_mib(), **totals}
+            "rss_mib": peak_rss_mib(), "faults": faults, **totals}
+
+
+def _minor_faults() -> dict[str, int]:
+    """Minor page faults so far of this process and of its reaped children (the workers)."""
+    import resource
+
+    return {"main": resource.getrusage(resource.RUSAGE_SELF).ru_minflt,
+            "workers": resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt}
 
 
 def _children_cpu() -> float:
@@ -187,7 +198,8 @@ def compare(world: Path, kind: str, profile: Path | None, *, one_process: bool,
           f"{icarus['quarantined']:,}")
     print(f"icarus (defaults) CPU s: {icarus['cpu_main']:.2f} ingest process + "
           f"{icarus['cpu'] - icarus['cpu_main']:.2f} reading workers (peak RSS: the ingest "
-          f"process's)")
+          f"process's); minor page faults {icarus['faults']['main']:,} + "
+          f"{icarus['faults']['workers']:,}")
 
     def speed(r: dict[str, Any]) -> float:
         return float(r["rows"]) / float(r["seconds"])
