@@ -15,7 +15,10 @@ from icarus.sensors.formats import detect, tool_a, tool_b, v1_columnar
 from icarus.sensors.formats.columns import (
     Shard,
     block_spans,
+    has_control,
     line_count,
+    line_ends,
+    lone_cr,
     plain_span,
     shard_blocks,
 )
@@ -184,3 +187,18 @@ def test_a_block_cleared_in_place_is_one_the_reader_would_pass(reader: Any) -> N
                 and not any(p in block for p in reader._PLAIN):
             pytest.fail(f"a plain block was not cleared: {block!r}")
     assert cleared > 300
+
+
+def test_block_checks_agree_with_a_byte_by_byte_reading() -> None:
+    # has_control and lone_cr count and search a block's bytes in bulk (memchr first for
+    # CR); they must say what a reading of each byte says.
+    rng = random.Random(11)
+    for _ in range(2000):
+        block = bytes(rng.choices(b"ab\n\r\t\0\x1f \xc3\xa9",
+                                  weights=[30, 30, 6, 2, 1, 1, 1, 10, 1, 1],
+                                  k=rng.randrange(0, 60)))
+        a, ends = line_ends(block)
+        control = any(b < 32 and b not in (10, 13) for b in block)
+        lone = any(b == 13 and block[i + 1:i + 2] != b"\n" for i, b in enumerate(block))
+        assert has_control(block, a, ends) == control, block
+        assert lone_cr(block, a, ends) == lone, block

@@ -300,7 +300,7 @@ def _block(block: bytes, base: int, sensor: str,
     # A result line ends in "}," (before an optional CR): the comma is dropped for pyarrow.
     good = (last - 1 >= starts) & (a[np.maximum(last, 0)] == 44) & \
         (a[np.maximum(last - 1, 0)] == 125)
-    if has_control(a):
+    if has_control(block, a, ends):
         bad = (a < 32) & (a != 10) & (a != 13)
         count = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
         good &= count[ends] == count[starts]

@@ -127,7 +127,7 @@ def _batch(block: bytes, base: int, slow: Slow) -> tuple[Batch | None, int]:
     cr = (last >= starts) & (a[np.maximum(last, 0)] == 13)
     last = np.where(cr, last - 1, last)
     good = (last >= starts) & (a[np.maximum(last, 0)] == 125)
-    if has_control(a) or lone_cr(block, a, ends):
+    if has_control(block, a, ends) or lone_cr(block, a, ends):
         bad = (a < 32) & (a != 10)
         crlf = np.flatnonzero(a[:-1] == 13)
         bad[crlf[a[crlf + 1] == 10]] = False
