@@ -20,7 +20,7 @@ from icarus.core.sinks import CollectingSink
 from icarus.sensors import ingest
 from icarus.sensors.dataset import KEY_VERSION, dataset_dir, ledger, query
 from icarus.sensors.formats import v1_columnar
-from icarus.sensors.formats.columns import batches_of_records
+from icarus.sensors.formats.columns import Batch, batches_of_records
 from icarus.sensors.formats.worker import Prepared, Worker
 from icarus.sensors.ingest import IngestReport, ingest_files
 from icarus.sensors.schema import SIGHTINGS
@@ -276,6 +276,37 @@ def test_an_abandoned_read_stops_the_worker(world: Path) -> None:
         w.close()
     with pytest.raises(RuntimeError, match="stopped"):
         next(w.read("v1-jsonl", jsonl, "0" * 64, CollectingSink()))
+
+
+class _Slowed:
+    """A worker stage that holds worker 0 up on every block and notes who staged each."""
+
+    def __call__(self, batch: object, sha: str) -> tuple[int, int]:
+        raise AssertionError("staged per file only")
+
+    def for_file(self, context: object, index: int) -> object:
+        def stage(batch: Batch, sha: str) -> tuple[int, int]:
+            if index == 0:
+                time.sleep(0.3)
+            return index, int(batch.lines[0])
+        return stage
+
+
+def test_a_held_up_worker_takes_fewer_blocks_and_the_order_holds(
+        world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each worker takes the next free block when it is ready (not every other block): one
+    # that is held up leaves the rest to the other; the batches still come in file order.
+    monkeypatch.setattr(v1_columnar, "BLOCK_BYTES", 16 << 10)
+    jsonl = next(p for p in world_files(world) if p.suffix == ".jsonl")
+    w = Worker(2, _Slowed())
+    try:
+        got = list(w.read("v1-jsonl", jsonl, "0" * 64, CollectingSink(), context="x"))
+    finally:
+        w.close()
+    by = [index for index, _ in got]
+    assert len(got) > 20
+    assert by.count(0) <= 3 < by.count(1)
+    assert [line for _, line in got] == sorted(line for _, line in got)
 
 
 def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import itertools
 import random
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -13,6 +16,7 @@ import pytest
 from icarus.core.sinks import CollectingSink
 from icarus.sensors.formats import detect, tool_a, tool_b, v1_columnar
 from icarus.sensors.formats.columns import (
+    Claims,
     Shard,
     block_spans,
     has_control,
@@ -22,7 +26,14 @@ from icarus.sensors.formats.columns import (
     plain_span,
     shard_blocks,
 )
-from icarus.sensors.formats.worker import Message, Prepared, _Collect, in_order, prepare
+from icarus.sensors.formats.worker import (
+    Mailbox,
+    Message,
+    Prepared,
+    _Collect,
+    in_order,
+    prepare,
+)
 from tests.sensors.conftest import world_files
 
 SHA = "ab" * 32
@@ -49,13 +60,53 @@ def _awkward_copies(world: Path, out: Path) -> list[Path]:
     return [*world_files(world), *made]
 
 
-def _shard_messages(path: Path, shard: Shard) -> list[Message]:
-    """What a worker sends for ``shard`` of ``path`` (as :func:`worker.serve` sends it)."""
+def _claimed_messages(path: Path, count: int, rng: random.Random) -> list[list[Message]]:
+    """What ``count`` workers send for ``path`` (as :func:`worker.serve` sends it), each
+    taking blocks from one counter as it goes, their steps in a random interleaving (as the
+    system may run them)."""
     reader: Any = detect(path)
-    sink = _Collect()
-    out: list[Message] = [(kind, sink.take(), None if batch is None else prepare(batch, SHA))
-                          for kind, batch in reader.read_events(path, sink, shard)]
-    return [*out, ("end", sink.take(), None)]
+    counter = itertools.count()
+    sinks = [_Collect() for _ in range(count)]
+    claims = [Claims(counter.__next__) for _ in range(count)]
+    events = [iter(reader.read_events(path, sinks[i], Shard(i, count, claims[i])))
+              for i in range(count)]
+    out: list[list[Message]] = [[] for _ in range(count)]
+    live = list(range(count))
+    while live:
+        i = rng.choice(live)
+        event = next(events[i], None)
+        if event is None:
+            out[i].append(("end", sinks[i].take(), None, claims[i].block))
+            live.remove(i)
+            continue
+        kind, batch = event
+        out[i].append((kind, sinks[i].take(), None if batch is None else prepare(batch, SHA),
+                       claims[i].block))
+    return out
+
+
+def _merged(messages: list[list[Message]], sink: CollectingSink, path: Path) -> list[Any]:
+    """:func:`in_order` of the workers' messages, all of them already in the mailbox."""
+    mail = Mailbox(len(messages), capacity=1 << 30)
+    for index, sent in enumerate(messages):
+        for message in sent:
+            mail.put(index, message, threading.Event())
+    mail.complete = True
+    return list(in_order(mail, len(messages), sink, path, lambda i: RuntimeError(str(i))))
+
+
+def _merged_lazily(messages: list[list[Message]], got: list[Prepared],
+                   path: Path) -> Iterator[Prepared]:
+    """:func:`_merged`, keeping in ``got`` what came before an error."""
+    mail = Mailbox(len(messages), capacity=1 << 30)
+    for index, sent in enumerate(messages):
+        for message in sent:
+            mail.put(index, message, threading.Event())
+    mail.complete = True
+    for p in in_order(mail, len(messages), CollectingSink(), path,
+                      lambda i: RuntimeError(str(i))):
+        got.append(p)
+        yield p
 
 
 def _rows(prepared: list[Prepared]) -> tuple[list[int], pa.Table | None, list[bytes]]:
@@ -70,16 +121,19 @@ def test_shards_in_order_equal_one_reader(world: Path, tmp_path: Path,
     for module in (v1_columnar, tool_a, tool_b):  # many blocks per file
         monkeypatch.setattr(module, "BLOCK_BYTES", 16 << 10)
     rejects, rests = 0, set()
+    rng = random.Random(count)
     for path in _awkward_copies(world, tmp_path):
         one = CollectingSink()
         reader: Any = detect(path)
         whole = [prepare(b, SHA) for b in reader.read_batches(path, one)]
-        messages = [_shard_messages(path, Shard(i, count)) for i in range(count)]
-        if any(kind == "rest" for m in messages for kind, _, _ in m):
+        messages = _claimed_messages(path, count, rng)
+        if any(kind == "rest" for m in messages for kind, _, _, _ in m):
             rests.add(path.name)
-        shards = [iter(m).__next__ for m in messages]
+        # Blocks went to whichever worker was ready, not in turn.
+        taken = [{at for kind, _, _, at in m if kind == "block"} for m in messages]
+        assert sum(map(len, taken)) > count and all(taken), path.name
         both = CollectingSink()
-        merged = list(in_order(shards, both, path))
+        merged = _merged(messages, both, path)
         want, got = _rows(whole), _rows(merged)
         assert got[0] == want[0] and got[2] == want[2], path.name
         assert want[1] is not None and got[1] is not None and got[1].equals(want[1]), path.name
@@ -96,21 +150,18 @@ def test_a_worker_error_is_raised_at_its_block(world: Path, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(v1_columnar, "BLOCK_BYTES", 16 << 10)
     path = next(p for p in world_files(world) if p.suffix == ".jsonl")
-    first = _shard_messages(path, Shard(0, 2))
-    second = _shard_messages(path, Shard(1, 2))
-    kind, _, batch = second[0]  # block 1's batch
-    assert kind == "batch" and isinstance(batch, Prepared)
-    block_1 = int(batch.batch.lines[0])
-    second[0] = ("error", [], OSError("read error in block 1"))
+    first, second = _claimed_messages(path, 2, random.Random(3))
+    # The second worker fails reading its second block; what it sent before still counts.
+    at = [i for i, (kind, _, _, _) in enumerate(second) if kind == "batch"][1]
+    failed = second[at][3]
+    second[at:] = [("error", [], OSError(f"read error in block {failed}"), failed)]
     got: list[Prepared] = []
-    with pytest.raises(OSError, match="block 1"):
-        for p in in_order([iter(first).__next__, iter(second).__next__], CollectingSink(),
-                          path):
-            got.append(p)
-    # Block 0 was handed on whole, nothing after the error.
-    assert got and [int(x) for p in got for x in p.batch.lines][-1] < block_1
-    assert [int(x) for p in got for x in p.batch.lines] == \
-        [int(x) for _, _, p in first[:1] if isinstance(p, Prepared) for x in p.batch.lines]
+    with pytest.raises(OSError, match=f"block {failed}"):
+        list(_merged_lazily([first, second], got, path))
+    # Every block before it was handed on whole, nothing after the error.
+    before = sorted(int(x) for m in (first, second) for kind, _, p, blk in m
+                    if blk < failed and isinstance(p, Prepared) for x in p.batch.lines)
+    assert got and [int(x) for p in got for x in p.batch.lines] == before
 
 
 def _read_blocks(fh: BinaryIO, size: int, first: int) -> list[bytes]:

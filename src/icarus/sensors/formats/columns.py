@@ -61,16 +61,38 @@ class Batch:
         return len(self.lines)
 
 
+class Claims:
+    """The blocks one reader of several side by side takes as it goes: each time it is ready
+    for one, the next not yet taken by any (``take`` gives it: a counter the readers share).
+    A reader that is held up takes fewer blocks, so the readers end a file together."""
+
+    def __init__(self, take: Callable[[], int]) -> None:
+        self._take = take
+        self.block = -1
+        """The block last taken (-1: none yet)."""
+
+    def mine(self, block: int) -> bool:
+        """Whether block ``block`` (asked for in increasing order) is this reader's: asked
+        past the block it last took, it takes the next free one."""
+        if self.block < block:
+            self.block = self._take()
+        return self.block == block
+
+
 @dataclass(frozen=True, slots=True)
 class Shard:
     """The blocks of a file that one of ``count`` readers working side by side reads: those
-    numbered ``index`` modulo ``count`` (:func:`block_spans` numbers them from 0)."""
+    numbered ``index`` modulo ``count`` (:func:`block_spans` numbers them from 0), or, with
+    ``claims``, those it takes as it goes (see :class:`Claims`)."""
 
     index: int = 0
     count: int = 1
+    claims: Claims | None = None
 
     def mine(self, block: int) -> bool:
-        """Whether block number ``block`` is this reader's."""
+        """Whether block number ``block`` is this reader's (asked in increasing order)."""
+        if self.claims is not None:
+            return self.claims.mine(block)
         return block % self.count == self.index
 
 

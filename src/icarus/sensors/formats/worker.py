@@ -1,23 +1,26 @@
 """Reading files in worker processes, so that the ingest runs on every core.
 
-Each of ``count`` workers reads one shard of a file (:class:`~.columns.Shard`: the blocks
-numbered ``index`` modulo ``count``; parse and vet, see :mod:`.columns`) and makes, for every
-valid record, its ``sighting_id`` (which depends on the file and line alone); forked with the
-ingest's stage, it also matches the batch, sets the unmatched rows aside (writing them itself)
-and hashes the content keys of the rest. The ingest process takes the batches in block order,
-dedupes them through its ledger and writes the kept rows. Readers without shards
-(record-by-record ones, plug-ins) are read whole by the first worker. They talk over socket
-pairs with :mod:`multiprocessing.connection` messages (pickled; the ingest's staged batches
-carry their tables as Arrow IPC streams):
+Each of ``count`` workers reads blocks of a file (parse and vet, see :mod:`.columns`): each
+time it is ready for one, it takes the next block no worker has taken yet, from a counter
+the workers share (:class:`Counters`, :class:`~.columns.Claims`), so that a worker held up
+(by the ingest process's own work on the same cores, say) takes fewer, and the workers end a
+file together. For every valid record it makes its ``sighting_id`` (which depends on the file
+and line alone); forked with the ingest's stage, it also matches the batch, sets the
+unmatched rows aside (writing them itself) and hashes the content keys of the rest. The
+ingest process takes the batches in block order, dedupes them through its ledger and writes
+the kept rows. Readers without shards (record-by-record ones, plug-ins) are read whole by
+the worker that takes block 0. They talk over socket pairs with
+:mod:`multiprocessing.connection` messages (pickled; the ingest's staged batches carry their
+tables as Arrow IPC streams):
 
-* to a worker: ``(reader name, path, file SHA-256, index, count, context)``, or None to
-  stop;
-* from it, per file and in its block order: ``(kind, rejects, prepared)`` messages, kind one of
-  ``batch`` (a batch of the current block), ``block`` (the end of one of its blocks), ``rest``
-  (it reads every block from here on: a block that needs those before it, such as a quoted
-  CSV cell spanning lines), then ``end``, or ``error`` with the exception. Rejects are
-  ``(position, reason, raw)`` as the reader gave them, in order; the ingest writes them to its
-  quarantine in block order, so in line order.
+* to a worker: ``(reader name, path, file SHA-256, index, count, context, counter slot)``,
+  or None to stop;
+* from it, per file and in its block order: ``(kind, rejects, prepared, block)`` messages,
+  ``block`` being the block it is reading and kind one of ``batch`` (a batch of that block),
+  ``block`` (its end), ``rest`` (it reads every block from here on: a block that needs those
+  before it, such as a quoted CSV cell spanning lines), then ``end``, or ``error`` with the
+  exception. Rejects are ``(position, reason, raw)`` as the reader gave them, in order; the
+  ingest writes them to its quarantine in block order, so in line order.
 
 Workers write nothing but, for the ingest's stage, the parts of a file's unmatched rows into
 that file's temporary directory, which the ingest renames into place when it commits the file
@@ -31,13 +34,16 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import mmap
+import multiprocessing
 import os
 import pickle
-import queue
 import signal
 import socket
+import struct
 import threading
 import warnings
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -54,6 +60,7 @@ from icarus.sensors.formats.columns import (
     BLOCK,
     REST,
     Batch,
+    Claims,
     Event,
     Shard,
     batches_of_records,
@@ -120,7 +127,7 @@ def _events(reader: SightingReader, path: Path, sink: RecordSink,
     if sharded is not None:
         events: Iterable[Event] = sharded(path, sink, shard)
         return events
-    if shard.index:
+    if not shard.mine(0):
         return ()
 
     def whole() -> Iterator[Event]:
@@ -173,9 +180,11 @@ def _keep_freed_memory() -> None:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
-def serve(fd: int, stage: Stage | None = None) -> None:
-    """A worker's loop: read the shards asked for until told to stop (or the ingest is gone);
-    each batch is sent as ``stage`` (default :func:`prepare`) makes it."""
+def serve(fd: int, stage: Stage | None, counters: Counters) -> None:
+    """A worker's loop: read the files asked for until told to stop (or the ingest is gone),
+    each block taken as the worker goes from the file's counter in ``counters`` (shared with
+    the other workers, see :class:`~.columns.Claims`); each batch is sent as ``stage``
+    (default :func:`prepare`) makes it."""
     import icarus.sensors.formats  # noqa: F401 - registers the built-in readers
     from icarus.sensors.formats import columns
 
@@ -190,15 +199,18 @@ def serve(fd: int, stage: Stage | None = None) -> None:
                 return
             if task is None:
                 return
-            name, path, sha, index, count, context = task
+            name, path, sha, index, count, context, slot = task
             sink = _Collect()
+            claims = Claims(partial(counters.take, slot))
+            shard = Shard(index, count, claims)
             try:
                 run = _per_file(stage, context, index)
-                for kind, batch in _events(READERS.get(name), Path(path), sink,
-                                           Shard(index, count)):
-                    conn.send((kind, sink.take(), None if batch is None else run(batch, sha)))
+                for kind, batch in _events(READERS.get(name), Path(path), sink, shard):
+                    staged = None if batch is None else run(batch, sha)
+                    conn.send((kind, sink.take(), staged, claims.block))
                 finish = getattr(run, "finish", None)
-                conn.send(("end", sink.take(), finish() if finish is not None else None))
+                conn.send(("end", sink.take(), finish() if finish is not None else None,
+                           claims.block))
             except (BrokenPipeError, ConnectionResetError):
                 return
             except Exception as exc:  # handed to the ingest, raised there
@@ -206,46 +218,146 @@ def serve(fd: int, stage: Stage | None = None) -> None:
                     pickle.dumps(exc)
                 except Exception:  # an exception that does not travel: its text does
                     exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-                conn.send(("error", sink.take(), exc))
+                conn.send(("error", sink.take(), exc, claims.block))
     finally:
         conn.close()
 
 
-Message = tuple[str, list[Reject], object]
+Message = tuple[str, list[Reject], object, int]
+"""``(kind, rejects, item, block)``: ``block`` is the one the worker was reading."""
 
 
-def in_order(shards: Sequence[Callable[[], Message]], sink: RecordSink,
-             path: Path) -> Iterator[Any]:
-    """The staged batches of a file read by ``len(shards)`` workers side by side (each
-    callable gives the next message of one worker), in block order; rejects go to ``sink``
-    in that order too. Raises a worker's error where its block comes."""
-    count = len(shards)
+class Counters:
+    """Counters in memory shared with the forked workers: the next block not yet taken of
+    each file being read (a slot a file, reused in turn: at most two files are read at once,
+    see :meth:`Worker.start`)."""
+
+    SLOTS = 4
+
+    def __init__(self) -> None:
+        self._memory = mmap.mmap(-1, 8 * self.SLOTS)
+        self._lock = multiprocessing.get_context("fork").Lock()
+
+    def reset(self, slot: int) -> None:
+        with self._lock:
+            struct.pack_into("q", self._memory, 8 * slot, 0)
+
+    def take(self, slot: int) -> int:
+        """The next block of slot ``slot``'s file not yet taken (each is taken once)."""
+        with self._lock:
+            (block,) = struct.unpack_from("q", self._memory, 8 * slot)
+            struct.pack_into("q", self._memory, 8 * slot, block + 1)
+        return int(block)
+
+
+_NOTHING: Message = ("", [], None, -1)
+"""A worker's box with no message yet (see :meth:`Mailbox.pick`)."""
+ENDED = -1
+"""What a pick gives when every worker has ended the file."""
+
+
+class Mailbox:
+    """Every worker's messages as the ingest's threads take them off the sockets, up to
+    :data:`INBOX` a worker ahead of the one being stored (None: that worker is gone)."""
+
+    def __init__(self, count: int, capacity: int = INBOX) -> None:
+        self._cond = threading.Condition()
+        self._capacity = capacity
+        self._boxes: list[deque[Message | None]] = [deque() for _ in range(count)]
+        self.complete = False
+        """No message will come any more (a box that lacks one is an error, not a wait)."""
+
+    def put(self, index: int, message: Message | None, stop: threading.Event) -> bool:
+        """Add worker ``index``'s next message, once its box has room (False: ``stop`` was
+        set first)."""
+        with self._cond:
+            while message is not None and len(self._boxes[index]) >= self._capacity:
+                if stop.is_set():
+                    return False
+                self._cond.wait(0.1)
+            self._boxes[index].append(message)
+            self._cond.notify_all()
+        return True
+
+    def pick(self, choose: Callable[[list[Message | None]], int | None]) -> int:
+        """The first answer of ``choose`` (given each worker's next message, or
+        :data:`_NOTHING`) that is not None, waiting for messages as they come."""
+        with self._cond:
+            while True:
+                chosen = choose([box[0] if box else _NOTHING for box in self._boxes])
+                if chosen is not None:
+                    return chosen
+                if self.complete:
+                    raise RuntimeError("no ingest worker has the next block")
+                self._cond.wait()
+
+    def take(self, index: int) -> Message | None:
+        """Worker ``index``'s next message (None, for good, once the worker is gone)."""
+        with self._cond:
+            while not self._boxes[index]:
+                if self.complete:
+                    raise RuntimeError("an ingest worker sent too few messages")
+                self._cond.wait()
+            message = self._boxes[index][0]
+            if message is not None:
+                self._boxes[index].popleft()
+                self._cond.notify_all()
+            return message
+
+
+def in_order(mail: Mailbox, count: int, sink: RecordSink, path: Path,
+             gone: Callable[[int], BaseException]) -> Iterator[Any]:
+    """The staged batches of a file read by ``count`` workers side by side (each taking
+    blocks as it goes, and saying in each message which block it is reading), in block
+    order; rejects go to ``sink`` in that order too. Raises a worker's error where its
+    block comes (``gone(index)``: the error for a worker that stopped)."""
     block, rest = 0, None
-    while True:  # block by block, each from the worker whose shard holds it
-        ended = rest if rest is not None else block % count
-        kind, rejects, item = shards[ended]()
-        for reject in rejects:
+
+    def choose(heads: list[Message | None]) -> int | None:
+        """The worker with the next message to store, or :data:`ENDED`."""
+        for index, head in enumerate(heads):
+            if head is None:
+                return index
+            kind, _, _, at = head
+            if (kind in (BATCH, BLOCK, REST) and at == block) \
+                    or (kind == "error" and at <= block):
+                return index
+        if all(head is not None and head[0] in ("end", "error") for head in heads):
+            errors = [i for i, head in enumerate(heads) if head is not None
+                      and head[0] == "error"]
+            return errors[0] if errors else ENDED
+        return None
+
+    def message(index: int) -> Message:
+        got = mail.take(index)
+        if got is None:
+            raise gone(index)
+        for reject in got[1]:
             sink.reject(*reject)
+        if got[0] == "error":
+            assert isinstance(got[2], BaseException)
+            raise got[2]
+        return got
+
+    ended: set[int] = set()
+    while True:
+        index = rest if rest is not None else mail.pick(choose)
+        if index == ENDED:
+            break
+        kind, _, item, _ = message(index)
         if kind == BATCH:
             yield item
         elif kind == BLOCK:
             block += 1
-        elif kind == REST:
-            rest = ended
-        elif kind == "error":
-            assert isinstance(item, BaseException)
-            raise item
-        else:  # "end": there is no such block, the file is done
+        elif kind == REST:  # this worker reads every block from here on
+            rest = index
+        else:  # "end" of the worker reading the rest
+            ended.add(index)
             break
-    for other, shard in enumerate(shards):  # the others stopped before it: "end" is next
-        if other == ended:
+    for other in range(count):  # the others stopped before: "end" is next
+        if other in ended:
             continue
-        kind, rejects, item = shard()
-        for reject in rejects:
-            sink.reject(*reject)
-        if kind == "error":
-            assert isinstance(item, BaseException)
-            raise item
+        kind = message(other)[0]
         if kind != "end":
             raise RuntimeError(f"{path}: an ingest worker read past the end ({kind})")
 
@@ -283,7 +395,8 @@ class _Process:
     ingest ends, and leaves with ``os._exit`` (no buffer or exit handler of the ingest runs
     twice)."""
 
-    def __init__(self, others: Sequence[Connection], stage: Stage | None) -> None:
+    def __init__(self, others: Sequence[Connection], stage: Stage | None, counters: Counters,
+                 mail: Mailbox, index: int) -> None:
         ours, theirs = socket.socketpair()
         with warnings.catch_warnings():
             # Python 3.12+ warns when forking a process with threads (e.g. pyarrow's pool):
@@ -301,14 +414,14 @@ class _Process:
                 ours.close()
                 for other in others:
                     os.close(other.fileno())
-                serve(theirs.detach(), stage)
+                serve(theirs.detach(), stage, counters)
                 code = 0
             finally:
                 os._exit(code)
         theirs.close()
         self.proc = _Forked(pid)
         self.conn = Connection(ours.detach())
-        self.inbox: queue.Queue[Message | None] = queue.Queue(maxsize=INBOX)
+        self.mail, self.index = mail, index
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._receive, daemon=True,
                                         name="icarus-ingest-receive")
@@ -326,26 +439,13 @@ class _Process:
                 message: Message | None = self.conn.recv()
             except (EOFError, OSError):
                 message = None
-            while not self._stop.is_set():
-                try:
-                    self.inbox.put(message, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if message is None or self._stop.is_set():
+            if not self.mail.put(self.index, message, self._stop) or message is None \
+                    or self._stop.is_set():
                 return
 
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None and not self.conn.closed
-
-    def recv(self, path: Path) -> Message:
-        message = self.inbox.get()
-        if message is None:
-            self.inbox.put(None)  # it stays gone for every later call
-            raise RuntimeError(f"{path}: an ingest worker stopped (exit code "
-                               f"{self.proc.poll()})")
-        return message
 
     def close(self) -> None:
         """Stop taking messages (the worker has exited: its socket is at its end)."""
@@ -357,15 +457,21 @@ class _Process:
 
 class Worker:
     """The ingest's side: ``count`` worker processes for the files of one ``ingest_files``
-    call, each reading a shard of every file and sending each batch as ``stage`` makes it
-    (forked: ``stage`` may use anything the ingest process holds, e.g. its bank matcher)."""
+    call, each reading the blocks of every file it takes as it goes (see
+    :class:`~.columns.Claims`) and sending each batch as ``stage`` makes it (forked:
+    ``stage`` may use anything the ingest process holds, e.g. its bank matcher)."""
 
     def __init__(self, count: int = 2, stage: Stage | None = None) -> None:
         self._procs: list[_Process] = []
-        for _ in range(max(1, count)):
-            self._procs.append(_Process([p.conn for p in self._procs], stage))
+        self._counters = Counters()
+        self._mail = Mailbox(max(1, count))
+        for index in range(max(1, count)):
+            self._procs.append(_Process([p.conn for p in self._procs], stage, self._counters,
+                                        self._mail, index))
         for proc in self._procs:
             proc.listen()
+        self._files = 0
+        """Files sent so far (the next one's counter slot, in turn)."""
         self._sent = 0
         """Files sent to the workers whose reading has not ended (0, 1 or 2)."""
         self._started: tuple[str, str, str] | None = None
@@ -387,9 +493,12 @@ class Worker:
             raise RuntimeError(f"{path}: an ingest worker stopped")
         self._sent += 1
         count = len(self._procs)
+        slot = self._files % Counters.SLOTS
+        self._files += 1
+        self._counters.reset(slot)  # its file before it was read to the end long ago
         for index, proc in enumerate(self._procs):
             try:
-                proc.conn.send((name, str(path), sha, index, count, context))
+                proc.conn.send((name, str(path), sha, index, count, context, slot))
             except OSError:
                 raise RuntimeError(f"{path}: an ingest worker stopped") from None
 
@@ -406,10 +515,12 @@ class Worker:
             if self._sent:
                 raise RuntimeError("the ingest workers are still reading another file")
             self._send(name, path, sha, context)
-        procs = self._procs
+        def gone(index: int) -> BaseException:
+            return RuntimeError(f"{path}: an ingest worker stopped (exit code "
+                                f"{self._procs[index].proc.poll()})")
         done = False
         try:
-            yield from in_order([partial(proc.recv, path) for proc in procs], sink, path)
+            yield from in_order(self._mail, len(self._procs), sink, path, gone)
             done = True
         finally:
             if not done:  # abandoned mid-file: what the workers are sending is of no use
