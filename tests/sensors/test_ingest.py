@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -330,6 +331,34 @@ def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,
     [w] = workers
     assert not w.alive  # killed, not waited for while it was still sending
     assert query(settings, "SELECT count(*) AS n FROM sightings").column("n")[0].as_py() == 0
+
+
+def test_workers_are_let_go_before_the_last_file_is_committed(
+        world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # While a file is committed the workers already read the next one; once the last file
+    # is read they are told to exit, so that they end while it is committed.
+    settings = banked_settings(tmp_path / "home", world)
+    _worker(monkeypatch, True)
+    workers: list[Worker] = []
+    start = Worker.__init__
+
+    def init(self: Worker, count: int = 2, stage: object = None) -> None:
+        start(self, count, stage)  # type: ignore[arg-type]
+        workers.append(self)
+
+    alive: list[bool] = []
+    commit = ingest._commit
+
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        alive.append(workers[0].alive)
+        return commit(*args, **kwargs)
+
+    monkeypatch.setattr(Worker, "__init__", init)
+    monkeypatch.setattr(ingest, "_commit", noted)
+    files = world_files(world)
+    reports = ingest_files(settings, files)
+    assert len(files) > 2 and all(r.kept for r in reports)
+    assert alive == [True] * (len(files) - 1) + [False]
 
 
 def test_workers_read_the_next_file_only_when_it_is_certain_to_be_ingested(

@@ -724,6 +724,8 @@ def _ingest_one(settings: Settings, led: Ledger, stage: _Stage, path: Path,
                 progress(path, counts["read"] + quarantine.count)
         if first:
             begun()
+        if worker is not None:
+            worker.release()  # unless begun() set them reading a next file
         counts["read"] += quarantine.count
         parts.flush()  # both written at once by their writer threads
         area.flush()

@@ -472,6 +472,8 @@ class Worker:
             proc.listen()
         self._files = 0
         """Files sent so far (the next one's counter slot, in turn)."""
+        self._released = False
+        """Whether the workers were told to exit."""
         self._sent = 0
         """Files sent to the workers whose reading has not ended (0, 1 or 2)."""
         self._started: tuple[str, str, str] | None = None
@@ -527,25 +529,40 @@ class Worker:
                 self.close(kill=True)
             self._sent -= 1
 
+    def release(self) -> None:
+        """If no file is being read or waits, tell the workers to exit now, while the ingest
+        commits its last file (:meth:`close` then only waits for them)."""
+        if self._sent or self._started is not None or self._released:
+            return
+        self._released = True
+        for proc in self._procs:
+            if proc.proc.poll() is None:
+                try:
+                    proc.conn.send(None)  # an idle worker returns at once
+                except OSError:
+                    proc.proc.kill()
+
     def close(self, *, kill: bool = False) -> None:
         """Stop the workers (told to, or killed if ``kill`` or if they are still sending a
-        file) and wait for them."""
+        file), all at once, and wait for them."""
         for proc in self._procs:
             if proc.proc.poll() is None:
                 if kill or self._sent:
                     proc.proc.kill()
-                else:
+                elif not self._released:
                     try:
-                        proc.conn.send(None)  # an idle worker returns at once
+                        proc.conn.send(None)
                     except OSError:
                         proc.proc.kill()
-                proc.proc.wait()
+        self._released = True
+        for proc in self._procs:
+            proc.proc.wait()
             proc.close()
 
     @property
     def alive(self) -> bool:
         """Whether the workers can take a file."""
-        return all(proc.alive for proc in self._procs)
+        return not self._released and all(proc.alive for proc in self._procs)
 
     @property
     def pids(self) -> list[int]:
