@@ -310,10 +310,8 @@ def test_a_held_up_worker_takes_fewer_blocks_and_the_order_holds(
     assert [line for _, line in got] == sorted(line for _, line in got)
 
 
-def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = banked_settings(tmp_path / "home", world)
-    _worker(monkeypatch, True)
+def _workers_made(monkeypatch: pytest.MonkeyPatch) -> list[Worker]:
+    """The ingest's :class:`Worker` objects, as they are made."""
     workers: list[Worker] = []
     start = Worker.__init__
 
@@ -321,10 +319,18 @@ def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,
         start(self, count, stage)  # type: ignore[arg-type]
         workers.append(self)
 
+    monkeypatch.setattr(Worker, "__init__", init)
+    return workers
+
+
+def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = banked_settings(tmp_path / "home", world)
+    _worker(monkeypatch, True)
+    workers = _workers_made(monkeypatch)
     def fail(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(Worker, "__init__", init)
     monkeypatch.setattr(ingest._Parts, "add", fail)
     with pytest.raises(OSError, match="disk full"):
         ingest_files(settings, world_files(world))
@@ -339,13 +345,7 @@ def test_workers_are_let_go_before_the_last_file_is_committed(
     # is read they are told to exit, so that they end while it is committed.
     settings = banked_settings(tmp_path / "home", world)
     _worker(monkeypatch, True)
-    workers: list[Worker] = []
-    start = Worker.__init__
-
-    def init(self: Worker, count: int = 2, stage: object = None) -> None:
-        start(self, count, stage)  # type: ignore[arg-type]
-        workers.append(self)
-
+    workers = _workers_made(monkeypatch)
     alive: list[bool] = []
     commit = ingest._commit
 
@@ -353,7 +353,6 @@ def test_workers_are_let_go_before_the_last_file_is_committed(
         alive.append(workers[0].alive)
         return commit(*args, **kwargs)
 
-    monkeypatch.setattr(Worker, "__init__", init)
     monkeypatch.setattr(ingest, "_commit", noted)
     files = world_files(world)
     reports = ingest_files(settings, files)

@@ -85,28 +85,14 @@ def _claimed_messages(path: Path, count: int, rng: random.Random) -> list[list[M
     return out
 
 
-def _merged(messages: list[list[Message]], sink: CollectingSink, path: Path) -> list[Any]:
+def _merged(messages: list[list[Message]], sink: CollectingSink, path: Path) -> Iterator[Any]:
     """:func:`in_order` of the workers' messages, all of them already in the mailbox."""
     mail = Mailbox(len(messages), capacity=1 << 30)
     for index, sent in enumerate(messages):
         for message in sent:
             mail.put(index, message, threading.Event())
     mail.complete = True
-    return list(in_order(mail, len(messages), sink, path, lambda i: RuntimeError(str(i))))
-
-
-def _merged_lazily(messages: list[list[Message]], got: list[Prepared],
-                   path: Path) -> Iterator[Prepared]:
-    """:func:`_merged`, keeping in ``got`` what came before an error."""
-    mail = Mailbox(len(messages), capacity=1 << 30)
-    for index, sent in enumerate(messages):
-        for message in sent:
-            mail.put(index, message, threading.Event())
-    mail.complete = True
-    for p in in_order(mail, len(messages), CollectingSink(), path,
-                      lambda i: RuntimeError(str(i))):
-        got.append(p)
-        yield p
+    return in_order(mail, len(messages), sink, path, lambda i: RuntimeError(str(i)))
 
 
 def _rows(prepared: list[Prepared]) -> tuple[list[int], pa.Table | None, list[bytes]]:
@@ -133,7 +119,7 @@ def test_shards_in_order_equal_one_reader(world: Path, tmp_path: Path,
         taken = [{at for kind, _, _, at in m if kind == "block"} for m in messages]
         assert sum(map(len, taken)) > count and all(taken), path.name
         both = CollectingSink()
-        merged = _merged(messages, both, path)
+        merged = list(_merged(messages, both, path))
         want, got = _rows(whole), _rows(merged)
         assert got[0] == want[0] and got[2] == want[2], path.name
         assert want[1] is not None and got[1] is not None and got[1].equals(want[1]), path.name
@@ -157,7 +143,8 @@ def test_a_worker_error_is_raised_at_its_block(world: Path, tmp_path: Path,
     second[at:] = [("error", [], OSError(f"read error in block {failed}"), failed)]
     got: list[Prepared] = []
     with pytest.raises(OSError, match=f"block {failed}"):
-        list(_merged_lazily([first, second], got, path))
+        for p in _merged([first, second], CollectingSink(), path):
+            got.append(p)
     # Every block before it was handed on whole, nothing after the error.
     before = sorted(int(x) for m in (first, second) for kind, _, p, blk in m
                     if blk < failed and isinstance(p, Prepared) for x in p.batch.lines)
