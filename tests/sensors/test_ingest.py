@@ -335,7 +335,8 @@ def test_an_error_mid_file_stops_the_worker(world: Path, tmp_path: Path,
     with pytest.raises(OSError, match="disk full"):
         ingest_files(settings, world_files(world))
     [w] = workers
-    assert not w.alive  # killed, not waited for while it was still sending
+    # Killed, not told to stop and waited for, while they were still sending.
+    assert w.exit_codes == [-signal.SIGKILL] * 2
     assert query(settings, "SELECT count(*) AS n FROM sightings").column("n")[0].as_py() == 0
 
 

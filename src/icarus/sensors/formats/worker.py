@@ -568,3 +568,9 @@ class Worker:
     def pids(self) -> list[int]:
         """The worker processes' ids."""
         return [proc.proc.pid for proc in self._procs]
+
+    @property
+    def exit_codes(self) -> list[int | None]:
+        """The worker processes' exit codes (None while one runs; minus the signal's number
+        for one killed)."""
+        return [proc.proc.poll() for proc in self._procs]
