@@ -56,16 +56,20 @@ def test_officer_sees_own_leads_records_an_arrest_and_the_dashboard_counts_it(
     assert figures(officer)["leads"] == 2  # the own agency's only
 
     officer.get_by_role("link", name="Referrals", exact=True).click()
+    officer.wait_for_url(re.compile(r"/referrals$"))  # not the page before's table
     body = officer.locator("main tbody").inner_text()
     assert "Agency FR" in body and "Agency DE" not in body
     seen.append(officer.content())
 
     officer.get_by_role("link", name="Leads", exact=True).click()
+    officer.wait_for_url(re.compile(r"/leads$"))
+    officer.locator("main tbody tr").first.wait_for()  # (all_inner_texts does not wait)
     subjects = officer.locator("main tbody tr td:nth-child(2)").all_inner_texts()
     assert sorted(s.strip() for s in subjects) == ["fr-1", "fr-2"]
     seen.append(officer.content())
 
     officer.get_by_role("link", name="fr-1", exact=True).click()
+    officer.wait_for_load_state()  # the outcome form is read below without waiting
     assert officer.url.endswith(f"/leads/{live.world.leads['FR'][0]}")
     # The deconfliction note names the other agency (its purpose), not its subject.
     assert "Agency DE" in officer.locator("main").inner_text()
@@ -87,6 +91,7 @@ def test_officer_sees_own_leads_records_an_arrest_and_the_dashboard_counts_it(
         if notes:
             officer.get_by_label("Notes").fill(notes)
         officer.get_by_role("button", name="Save").click()
+        officer.wait_for_load_state()
         assert "Outcome saved" in officer.locator(".message.ok").inner_text()
         heading = officer.get_by_role("heading", name=re.compile("^Outcome:"))
         assert heading.inner_text() == f"Outcome: {state.value.replace('_', ' ')}"
