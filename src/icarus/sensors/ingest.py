@@ -83,9 +83,10 @@ AHEAD = 2
 MATCH_CACHE = 1 << 20
 """Distinct contents whose match is remembered across batches (then the memory is cleared)."""
 WORKER_BYTES: int | None = 8 << 20
-"""Files of at least this many bytes in all are read by worker processes, each a shard of
-every file (see :mod:`~icarus.sensors.formats.worker`), if the ``workers`` setting and the
-CPUs allow two or more; None: never (all is read in this process, by a second thread)."""
+"""Files of at least this many bytes in all are read by worker processes, each taking
+blocks of every file as it goes (see :mod:`~icarus.sensors.formats.worker`), if the
+``workers`` setting and the CPUs allow two or more; None: never (all is read in this
+process, by a second thread)."""
 WORKERS = 8
 """Worker processes at most (each holds a block or two; the ingest process, which dedupes
 and writes for all of them, is the limit beyond that)."""
@@ -586,7 +587,7 @@ def _start_next(settings: Settings, led: Ledger, stage: _Stage, worker: Worker |
                 paths: Sequence[Path], readers: Sequence[SightingReader], after: int,
                 sha_of: Callable[[int], str]) -> None:
     """Once the workers have begun file ``after``, set them reading the next file to be read
-    as soon as each is done with its shard of this one, while this process stores and
+    as soon as no block of this one is left for each, while this process stores and
     commits it. Files in between that will add nothing (in the ledger, or copies of a file
     before them in this call) are passed over, as the ingest will pass them over."""
     if worker is None or not worker.alive:

@@ -122,7 +122,7 @@ class _Collect:
 def _events(reader: SightingReader, path: Path, sink: RecordSink,
             shard: Shard) -> Iterable[Event]:
     """The events of ``shard`` of the file; a reader without shards is read whole by the
-    first worker (as one :data:`REST`)."""
+    worker that takes block 0 (as one :data:`REST`)."""
     sharded = getattr(reader, "read_events", None)
     if sharded is not None:
         events: Iterable[Event] = sharded(path, sink, shard)
